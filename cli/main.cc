@@ -1,0 +1,39 @@
+// Entry point of the `mapfs` command: collects the registered subcommands and
+// runs the one named on the command line.
+#include <iostream>
+
+#include "command.h"
+
+namespace mapfs::cli {
+
+std::vector<Registrar>& Registrars() {
+  static std::vector<Registrar> registrars;
+  return registrars;
+}
+
+int& ExitCode() {
+  static int code = 0;
+  return code;
+}
+
+void Fail(const Status& status) { Fail(status.message()); }
+
+void Fail(std::string_view message) {
+  std::cerr << "mapfs: " << message << "\n";
+  ExitCode() = 1;
+}
+
+}  // namespace mapfs::cli
+
+int main(int argc, char** argv) {
+  CLI::App app{"mapfs: typed mapped files, built once and read zero-copy by many processes", "mapfs"};
+  app.set_version_flag("--version", std::string("mapfs ") + MAPFS_VERSION);
+  app.require_subcommand(1);
+  for (auto registrar : mapfs::cli::Registrars()) registrar(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return mapfs::cli::ExitCode();
+}

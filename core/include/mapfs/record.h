@@ -1,0 +1,162 @@
+// Records: pack a struct Value into bytes, and read it back zero-copy.
+//
+// The encoding is specified in docs/format.md ("Records"). A View is a typed,
+// lazy window on one value inside a packed record: reading an int field is a
+// few loads, str/bytes come back as string_views on the buffer, containers are
+// indexed on demand. Nothing is deserialized.
+//
+// Safety: a View never reads outside [base, base + size). Creating a View
+// checks that value's own header (lengths, counts, bounds); accessors on it then
+// read without checks. A corrupt buffer yields a Corruption status, never a
+// crash. Whole-value operations (Verify, RenderJson, Materialize) are bounded in
+// depth (kMaxDepth) and in work (linear in the record size).
+//
+// Lifetime: a View borrows the Schema and the buffer; both must outlive it.
+//
+//   RecordPacker packer(schema);
+//   MAPFS_ASSIGN_OR_RETURN(std::string_view bytes, packer.Pack(person_index, person));
+//   MAPFS_ASSIGN_OR_RETURN(View rec, ViewRecord(schema, person_index, bytes));
+//   MAPFS_ASSIGN_OR_RETURN(View age, rec.Field(age_index));
+//   if (!age.is_null()) use(age.as_int());
+#ifndef MAPFS_RECORD_H_
+#define MAPFS_RECORD_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mapfs/status.h"
+#include "mapfs/types.h"
+#include "mapfs/value.h"
+
+namespace mapfs {
+
+constexpr int kMaxDepth = 64;  // nesting limit for packing and whole-value walks
+
+class View {
+ public:
+  View() = default;  // a null value
+
+  bool is_null() const { return type_ == nullptr; }
+  // The value's type; for `object` values, the run-time type it was tagged with.
+  // Must not be called on a null view.
+  const Type& type() const { return *type_; }
+  TypeKind kind() const { return type_->kind; }
+  const Schema& schema() const { return *schema_; }
+
+  // Scalars. as_int() serves every int kind whose value fits int64;
+  // as_uint() every non-negative one; as_float() float32 and float64.
+  int64_t as_int() const;
+  uint64_t as_uint() const;
+  bool is_negative_int() const;  // for int kinds: value < 0
+  double as_float() const;
+  float as_float32() const;
+  bool as_bool() const { return base_[pos_] != 0; }
+  Date as_date() const;
+  DateTime as_datetime() const;
+  // str and bytes: a view on the record's bytes.
+  std::string_view as_bytes() const;
+  std::string_view as_str() const { return as_bytes(); }
+  Result<Decimal> as_decimal() const;  // decodes (allocates)
+
+  // Containers: list, tuple, frozenset, dict (entries), struct (field count).
+  size_t size() const { return count_; }
+  // Element i of a list, tuple or frozenset (frozensets in sorted order).
+  Result<View> At(size_t i) const;
+  // Struct fields by index or name: a null view when the field is absent.
+  Result<View> Field(int index) const;
+  Result<View> Field(std::string_view name) const;
+  bool HasField(int index) const;
+  const StructDef& struct_def() const { return schema_->struct_def(type_->struct_index); }
+  // Dict entries in key order, and lookup by key.
+  Result<View> KeyAt(size_t i) const;
+  Result<View> ValueAt(size_t i) const;
+  Result<std::optional<View>> Find(const Value& key) const;
+  Result<std::optional<View>> Find(std::string_view str_key) const;  // no allocation
+  Result<std::optional<View>> Find(int64_t int_key) const;           // no allocation
+  // Frozenset membership in O(log n) (O(1) for bitmap-encoded int sets).
+  Result<bool> Contains(const Value& v) const;
+  Result<bool> Contains(std::string_view s) const;
+  Result<bool> Contains(int64_t i) const;
+
+  // ndarray: element type, shape, and the raw little-endian data.
+  DType dtype() const { return static_cast<DType>(aux_); }
+  size_t ndim() const { return count_; }
+  uint64_t dim(size_t i) const;
+  std::string_view ndarray_data() const;
+  // Offset of this value's encoding from the start of the record.
+  uint32_t offset() const { return pos_; }
+
+ private:
+  friend class ViewFactory;
+  const Schema* schema_ = nullptr;
+  const Type* type_ = nullptr;
+  const uint8_t* base_ = nullptr;
+  uint32_t size_ = 0;   // bytes readable from base_
+  uint32_t pos_ = 0;    // where the value (or its body) starts
+  uint32_t body_ = 0;   // kind-specific: start of elements / data / fields
+  uint64_t count_ = 0;  // kind-specific: element count, ndim, field count
+  uint8_t width_ = 0;   // stored width of ints and int list elements
+  uint8_t aux_ = 0;     // kind-specific: dtype, set mode
+  int64_t base_value_ = 0;  // bitmap frozensets: the value of bit 0
+};
+
+// Views the record of struct type `struct_index` that starts at `data[0]`;
+// `data.size()` bounds every read.
+Result<View> ViewRecord(const Schema& schema, int struct_index, std::string_view data);
+// The same, for a record at `offset` inside `buffer` (sharedbuffers' unpack_from).
+Result<View> ViewRecordAt(const Schema& schema, int struct_index, std::string_view buffer,
+                          size_t offset);
+
+// Proves that every byte reachable from `v` is well-formed: bounds, counts,
+// tags, UTF-8 of str, sorted unique sets and dict keys, depth <= kMaxDepth.
+// Work is linear in the record size.
+Status Verify(const View& v);
+
+// An owned copy of the value (null view -> null Value).
+Result<Value> Materialize(const View& v);
+
+// Appends the JSON rendering of design §4 (no trailing newline). Verifies first.
+Status RenderJson(const View& v, std::string* out);
+
+// A total order on values of the same schema type (used for set and dict
+// key order): <0, 0 or >0.
+int CompareViews(const View& a, const View& b);
+
+// Packs records of one schema. Reuses its buffers: keep one per thread.
+class RecordPacker {
+ public:
+  explicit RecordPacker(const Schema& schema);
+  ~RecordPacker();
+  RecordPacker(const RecordPacker&) = delete;
+  RecordPacker& operator=(const RecordPacker&) = delete;
+
+  // Packs `value` (a struct Value) as a record of `struct_index`. The returned
+  // bytes live in the packer until the next call.
+  Result<std::string_view> Pack(int struct_index, const Value& value);
+  // Packs a standalone value of any type (used for generic keys): the value's
+  // encoding starts at the returned bytes' start when `type` is a ref kind.
+  Result<std::string_view> PackValue(const Type& type, const Value& value);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+// One-shot helpers in the style of sharedbuffers.
+Result<std::string> Pack(const Schema& schema, int struct_index, const Value& value);
+// Writes the record at `buffer[offset]`; returns its size, or OutOfRange when
+// it does not fit (the buffer is untouched then).
+Result<size_t> PackInto(const Schema& schema, int struct_index, const Value& value,
+                        std::span<uint8_t> buffer, size_t offset);
+
+// A view of a standalone value packed by RecordPacker::PackValue.
+Result<View> ViewValue(const Schema& schema, const Type& type, std::string_view data);
+
+}  // namespace mapfs
+
+#endif  // MAPFS_RECORD_H_
