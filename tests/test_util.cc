@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <iostream>
 #include <stdexcept>
 
 namespace mapfs::testing {
@@ -32,6 +33,36 @@ void WriteFileOrDie(const std::string& path, const std::string& contents) {
   std::ofstream out(path, std::ios::binary | std::ios::trunc);
   out << contents;
   if (!out) throw std::runtime_error("cannot write " + path);
+}
+
+Schema MakeSchema(const std::vector<StructSpec>& specs) {
+  auto resolve = [&](std::string_view name) -> std::optional<int> {
+    for (size_t i = 0; i < specs.size(); ++i) {
+      if (specs[i].name == name) return static_cast<int>(i);
+    }
+    return std::nullopt;
+  };
+  std::vector<StructDef> defs;
+  for (const StructSpec& spec : specs) {
+    StructDef def;
+    def.name = spec.name;
+    def.typecode = spec.typecode;
+    for (const auto& [field, type_text] : spec.fields) {
+      auto type = ParseType(type_text, resolve);
+      if (!type.ok()) {
+        std::cerr << "bad test type '" << type_text << "': " << type.status().ToString() << "\n";
+        std::abort();
+      }
+      def.fields.push_back(Field{field, *type});
+    }
+    defs.push_back(std::move(def));
+  }
+  auto schema = Schema::Create(std::move(defs));
+  if (!schema.ok()) {
+    std::cerr << "bad test schema: " << schema.status().ToString() << "\n";
+    std::abort();
+  }
+  return std::move(schema).value();
 }
 
 }  // namespace mapfs::testing

@@ -25,4 +25,23 @@ void WriteFileOrDie(const std::string& path, const std::string& contents);
 
 }  // namespace mapfs::testing
 
+
+#include <utility>
+#include <vector>
+
+#include "mapfs/types.h"
+
+namespace mapfs::testing {
+
+// Builds a schema from (struct name, typecode, [(field, type text)]) triples;
+// aborts the test binary on an invalid definition.
+struct StructSpec {
+  std::string name;
+  std::string typecode;
+  std::vector<std::pair<std::string, std::string>> fields;
+};
+Schema MakeSchema(const std::vector<StructSpec>& specs);
+
+}  // namespace mapfs::testing
+
 #endif  // MAPFS_TESTS_TEST_UTIL_H_

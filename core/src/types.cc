@@ -3,6 +3,7 @@
 #include "mapfs/types.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstring>
 
 namespace mapfs {
@@ -173,7 +174,64 @@ void DirectStructRefs(const Type& t, std::vector<int>* out) {
   }
 }
 
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = s[i];
+    size_t n;
+    uint32_t cp;
+    if (c < 0x80) { ++i; continue; }
+    if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
+    else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
+    else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
+    else return false;
+    if (s.size() - i <= n) return false;
+    for (size_t k = 1; k <= n; ++k) {
+      unsigned char cc = s[i + k];
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += n + 1;
+  }
+  return true;
+}
+
 }  // namespace
+
+Status CheckStructName(std::string_view name) {
+  bool ident = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') ident = false;
+  }
+  if (!ident) {
+    return Status::InvalidArgument("bad struct name '" + std::string(name) +
+                                   "' (letters, digits and '_', not starting with a digit)");
+  }
+  // The type parser tries built-in names first, so such a struct could never be named.
+  bool builtin = name == "list" || name == "tuple" || name == "frozenset" || name == "dict" ||
+                 name == "ndarray";
+  for (const auto& s : kScalarNames) builtin = builtin || s.name == name;
+  if (builtin) {
+    return Status::InvalidArgument("struct name '" + std::string(name) + "' is a built-in type");
+  }
+  return Status::OK();
+}
+
+Status CheckFieldName(std::string_view name) {
+  if (name.empty() || name[0] == '@' || name.find('/') != std::string_view::npos ||
+      name.find('\0') != std::string_view::npos || name == "." || name == ".." ||
+      !IsValidUtf8(name)) {
+    return Status::InvalidArgument(
+        "bad field name '" + std::string(name) +
+        "' (not empty, valid UTF-8, no '/' or NUL, not '.' or '..', not starting with '@')");
+  }
+  return Status::OK();
+}
 
 size_t DTypeSize(DType d) { return kDTypes[static_cast<int>(d)].size; }
 std::string_view DTypeName(DType d) { return kDTypes[static_cast<int>(d)].name; }
@@ -246,6 +304,7 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
   for (size_t i = 0; i < structs.size(); ++i) {
     StructDef& def = structs[i];
     if (def.name.empty()) return Status::InvalidArgument("struct " + std::to_string(i) + " has no name");
+    MAPFS_RETURN_IF_ERROR(CheckStructName(def.name));
     for (size_t j = 0; j < i; ++j) {
       if (structs[j].name == def.name) {
         return Status::InvalidArgument("duplicate struct '" + def.name + "'");
@@ -267,11 +326,8 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
     def.field_index.clear();
     for (size_t f = 0; f < def.fields.size(); ++f) {
       const Field& field = def.fields[f];
-      if (field.name.empty() || field.name[0] == '@' || field.name.find('/') != std::string::npos ||
-          field.name == "." || field.name == "..") {
-        return Status::InvalidArgument("struct '" + def.name + "': bad field name '" +
-                                       field.name + "'");
-      }
+      Status name_ok = CheckFieldName(field.name);
+      if (!name_ok.ok()) return name_ok.WithContext("struct '" + def.name + "'");
       if (!def.field_index.emplace(field.name, static_cast<int>(f)).second) {
         return Status::InvalidArgument("struct '" + def.name + "': duplicate field '" +
                                        field.name + "'");
@@ -324,12 +380,13 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
       size_t w = FixedWidth(def.fields[f].type.kind);
       layout.slot_size[f] = static_cast<uint8_t>(w ? w : 4);
     }
-    for (size_t f = 0; f < n; ++f) {
-      for (size_t g = 0; g < f; ++g) {
-        int cls = layout.slot_size[g] == 1 ? 0 : layout.slot_size[g] == 2 ? 1
-                  : layout.slot_size[g] == 4 ? 2 : 3;
-        layout.before_masks[f][(g / 64) * 4 + cls] |= uint64_t{1} << (g % 64);
-      }
+    layout.class_masks.assign(words * 4, 0);
+    for (size_t g = 0; g < n; ++g) {
+      int cls = layout.slot_size[g] == 1 ? 0 : layout.slot_size[g] == 2 ? 1
+                : layout.slot_size[g] == 4 ? 2 : 3;
+      uint64_t bit = uint64_t{1} << (g % 64);
+      layout.class_masks[(g / 64) * 4 + cls] |= bit;
+      for (size_t f = g + 1; f < n; ++f) layout.before_masks[f][(g / 64) * 4 + cls] |= bit;
     }
   }
   schema.structs_ = std::move(structs);

@@ -55,7 +55,7 @@ class View {
   bool is_negative_int() const;  // for int kinds: value < 0
   double as_float() const;
   float as_float32() const;
-  bool as_bool() const { return base_[pos_] != 0; }
+  bool as_bool() const { return width_ == 0 ? base_value_ != 0 : base_[pos_] != 0; }
   Date as_date() const;
   DateTime as_datetime() const;
   // str and bytes: a view on the record's bytes.
@@ -100,9 +100,12 @@ class View {
   uint32_t pos_ = 0;    // where the value (or its body) starts
   uint32_t body_ = 0;   // kind-specific: start of elements / data / fields
   uint64_t count_ = 0;  // kind-specific: element count, ndim, field count
-  uint8_t width_ = 0;   // stored width of ints and int list elements
-  uint8_t aux_ = 0;     // kind-specific: dtype, set mode
-  int64_t base_value_ = 0;  // bitmap frozensets: the value of bit 0
+  uint32_t extent_ = 0;  // kind-specific: bitmap bytes, dict values body, ndarray bytes
+  uint8_t width_ = 0;    // stored width of ints / list elements; 0 = value in base_value_
+  uint8_t aux_ = 0;      // kind-specific: dtype, set mode, dict value width
+  // Kind-specific: decoded `object` ints and bools, a bitmap set's first value,
+  // a struct's or tuple's first presence-bitmap word.
+  int64_t base_value_ = 0;
 };
 
 // Views the record of struct type `struct_index` that starts at `data[0]`;

@@ -93,6 +93,14 @@ struct Type {
 Result<Type> ParseType(std::string_view text,
                        const std::function<std::optional<int>(std::string_view)>& resolve_struct);
 
+// Name rules shared by Schema::Create and the schema loaders (which report
+// them with a position). A struct name is an identifier ([A-Za-z_][A-Za-z0-9_]*)
+// that is not a built-in type name, so that type text can refer to it. A field
+// name becomes a file name in a mount and a JSON key: valid UTF-8, not empty,
+// no '/' or NUL, not "." or "..", not starting with '@' (reserved).
+Status CheckStructName(std::string_view name);
+Status CheckFieldName(std::string_view name);
+
 struct Field {
   std::string name;
   Type type;
@@ -107,6 +115,8 @@ struct StructLayout {
   // Per field and size class (1, 2, 4, 8 bytes): mask of the earlier fields of
   // that class in each 64-bit bitmap word. Indexed [field][word * 4 + class].
   std::vector<std::vector<uint64_t>> before_masks;
+  // Masks of all fields by size class, per word: [word * 4 + class].
+  std::vector<uint64_t> class_masks;
 };
 
 struct StructDef {
