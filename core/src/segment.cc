@@ -1,0 +1,187 @@
+// Segment: the typed reader. Adds the embedded schema and record Views to the
+// schema-free layout of segment_layout.cc; every lookup stays allocation-free
+// on success.
+#include "mapfs/segment.h"
+
+#include <cstring>
+
+#include "segment_internal.h"
+
+namespace mapfs {
+
+namespace sf = segment_format;
+
+Result<Segment> Segment::Open(const std::string& path) {
+  MAPFS_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+  auto owned = std::make_unique<MappedFile>(std::move(file));
+  std::string_view bytes = owned->data();
+  MAPFS_ASSIGN_OR_RETURN(
+      internal::SegmentLayout layout,
+      internal::ParseLayout(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), path));
+  MAPFS_ASSIGN_OR_RETURN(Segment seg, FromLayout(std::move(layout)));
+  seg.file_ = std::move(owned);
+  return seg;
+}
+
+Result<Segment> Segment::FromMemory(const void* data, size_t size, std::string name) {
+  MAPFS_ASSIGN_OR_RETURN(
+      internal::SegmentLayout layout,
+      internal::ParseLayout(static_cast<const uint8_t*>(data), size, std::move(name)));
+  return FromLayout(std::move(layout));
+}
+
+Result<Segment> Segment::FromLayout(internal::SegmentLayout layout) {
+  const std::string_view json(reinterpret_cast<const char*>(layout.schema.data),
+                              layout.schema.size);
+  Result<Schema> schema = Schema::FromCanonicalJson(json);
+  if (!schema.ok()) {
+    return internal::SegmentCorruption(layout, layout.schema.file_offset,
+                                       "bad schema: " + schema.status().message());
+  }
+  Segment seg;
+  seg.schema_ = std::make_unique<Schema>(std::move(schema).value());
+  const auto& structs = seg.schema_->structs();
+  if (static_cast<size_t>(layout.root_struct_index) >= structs.size()) {
+    return internal::SegmentCorruption(layout, offsetof(sf::Header, root_struct_index),
+                                       "root struct index not in the schema");
+  }
+  const StructDef& root = structs[layout.root_struct_index];
+  if (layout.key_field_index >= 0) {
+    if (static_cast<size_t>(layout.key_field_index) >= root.fields.size()) {
+      return internal::SegmentCorruption(layout, offsetof(sf::Header, key_field_index),
+                                         "key field index not in the root struct");
+    }
+    seg.key_type_ = &root.fields[layout.key_field_index].type;
+  }
+  if (layout.key_kind == KeyKind::kGeneric && seg.key_type_ == nullptr) {
+    return internal::SegmentCorruption(layout, offsetof(sf::Header, key_field_index),
+                                       "generic keys without a key field");
+  }
+  seg.layout_ = std::move(layout);
+  return seg;
+}
+
+Result<std::string_view> Segment::RecordBytes(uint64_t i) const {
+  MAPFS_ASSIGN_OR_RETURN(internal::RawItem item, internal::ReadRecordItem(layout_, i));
+  return item.record;
+}
+
+Result<View> Segment::Record(uint64_t i) const {
+  MAPFS_ASSIGN_OR_RETURN(internal::RawItem item, internal::ReadRecordItem(layout_, i));
+  return ViewOf(item.record);
+}
+
+Result<View> Segment::ViewOf(std::string_view record) const {
+  return ViewRecord(*schema_, layout_.root_struct_index, record);
+}
+
+Result<std::optional<Segment::Entry>> Segment::FindRaw(std::string_view key) const {
+  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, internal::FindOrdinal(layout_, key));
+  if (!ordinal) return std::optional<Entry>();
+  MAPFS_ASSIGN_OR_RETURN(internal::RawItem item, internal::ReadEntryItem(layout_, *ordinal));
+  return std::optional<Entry>(Entry{*ordinal, item.key, item.record});
+}
+
+Result<std::optional<Segment::Entry>> Segment::Find(std::string_view key) const {
+  return FindRaw(key);
+}
+
+Result<std::optional<Segment::Entry>> Segment::Find(uint64_t key) const {
+  char bytes[8];
+  std::memcpy(bytes, &key, 8);
+  return FindRaw(std::string_view(bytes, 8));
+}
+
+Result<std::optional<Segment::Entry>> Segment::Find(const Value& key) const {
+  switch (layout_.key_kind) {
+    case KeyKind::kStr:
+      if (key.kind() != Value::Kind::kStr) return std::optional<Entry>();
+      return FindRaw(key.text());
+    case KeyKind::kUInt:
+      if (key.kind() == Value::Kind::kUInt) return Find(key.as_uint());
+      if (key.kind() == Value::Kind::kInt && key.as_int() >= 0) {
+        return Find(static_cast<uint64_t>(key.as_int()));
+      }
+      return std::optional<Entry>();
+    case KeyKind::kGeneric: {
+      RecordPacker packer(*schema_);
+      Result<std::string_view> packed = packer.PackValue(*key_type_, key);
+      if (!packed.ok()) return std::optional<Entry>();  // cannot be a key of this type
+      return FindRaw(*packed);
+    }
+    case KeyKind::kNone:
+      break;
+  }
+  return Status::InvalidArgument(layout_.name + ": an array has no keys");
+}
+
+Result<bool> Segment::Contains(std::string_view key) const {
+  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, internal::FindOrdinal(layout_, key));
+  return ordinal.has_value();
+}
+
+Result<Segment::Entry> Segment::EntryAt(uint64_t ordinal) const {
+  MAPFS_ASSIGN_OR_RETURN(internal::RawItem item, internal::ReadEntryItem(layout_, ordinal));
+  return Entry{ordinal, item.key, item.record};
+}
+
+Result<View> Segment::KeyView(std::string_view key) const {
+  if (key_type_ == nullptr) return Status::InvalidArgument(layout_.name + ": no key field");
+  return ViewValue(*schema_, *key_type_, key);
+}
+
+Result<Segment::RecordIds> Segment::FindAll(std::string_view key) const {
+  if (layout_.kind != CollectionKind::kMultiMap) {
+    return Status::InvalidArgument(layout_.name + ": FindAll needs a multimap");
+  }
+  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, internal::FindOrdinal(layout_, key));
+  if (!ordinal) return RecordIds();
+  return internal::RangeAt(layout_, *ordinal);
+}
+
+Result<Segment::RecordIds> Segment::FindAll(uint64_t key) const {
+  char bytes[8];
+  std::memcpy(bytes, &key, 8);
+  return FindAll(std::string_view(bytes, 8));
+}
+
+Result<Segment::RecordIds> Segment::RecordsAt(uint64_t ordinal) const {
+  return internal::RangeAt(layout_, ordinal);
+}
+
+Result<Segment::RecordIds> Segment::Candidates(std::string_view key) const {
+  if (layout_.kind != CollectionKind::kApproxMultiMap) {
+    return Status::InvalidArgument(layout_.name + ": Candidates needs an approximate multimap");
+  }
+  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, internal::FindOrdinal(layout_, key));
+  if (!ordinal) return RecordIds();
+  return internal::RangeAt(layout_, *ordinal);
+}
+
+Status Segment::Verify() const {
+  MAPFS_RETURN_IF_ERROR(internal::VerifyLayout(layout_));
+  for (uint64_t i = 0; i < layout_.record_count; ++i) {
+    MAPFS_ASSIGN_OR_RETURN(internal::RawItem item, internal::ReadRecordItem(layout_, i));
+    Result<View> v = ViewOf(item.record);
+    Status st = v.ok() ? mapfs::Verify(*v) : v.status();
+    if (!st.ok()) {
+      const uint64_t at = static_cast<uint64_t>(item.record.data() -
+                                                reinterpret_cast<const char*>(layout_.base));
+      return internal::SegmentCorruption(layout_, at,
+                                         "record " + std::to_string(i) + ": " + st.message());
+    }
+    if (layout_.key_kind == KeyKind::kGeneric && !item.key.empty()) {
+      Result<View> kv = KeyView(item.key);
+      Status kst = kv.ok() ? mapfs::Verify(*kv) : kv.status();
+      if (!kst.ok()) {
+        return internal::SegmentCorruption(
+            layout_, static_cast<uint64_t>(item.key.data() -
+                                           reinterpret_cast<const char*>(layout_.base)),
+            "key of record " + std::to_string(i) + ": " + kst.message());
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace mapfs

@@ -1,0 +1,117 @@
+// SegmentBuilder: packs Values with the record packer, extracts their key
+// field, and feeds the schema-free SegmentWriter.
+#include "mapfs/segment_builder.h"
+
+#include <cstring>
+
+#include "segment_internal.h"
+
+namespace mapfs {
+
+namespace {
+
+KeyKind KeyKindForType(const Type& t) {
+  switch (t.kind) {
+    case TypeKind::kStr: return KeyKind::kStr;
+    case TypeKind::kUInt8:
+    case TypeKind::kUInt16:
+    case TypeKind::kUInt32:
+    case TypeKind::kUInt64: return KeyKind::kUInt;
+    default: return KeyKind::kGeneric;
+  }
+}
+
+}  // namespace
+
+Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string& path,
+                                                               const Schema& schema,
+                                                               int root_struct_index,
+                                                               SegmentOptions options) {
+  if (root_struct_index < 0 ||
+      static_cast<size_t>(root_struct_index) >= schema.structs().size()) {
+    return Status::InvalidArgument(path + ": no struct " + std::to_string(root_struct_index));
+  }
+  const StructDef& root = schema.struct_def(root_struct_index);
+  KeyKind key_kind = options.key_kind;
+  if (options.key_field >= 0) {
+    if (static_cast<size_t>(options.key_field) >= root.fields.size()) {
+      return Status::InvalidArgument(path + ": no field " + std::to_string(options.key_field) +
+                                     " in " + root.name);
+    }
+    key_kind = KeyKindForType(root.fields[options.key_field].type);
+  }
+  if (options.kind == CollectionKind::kArray) {
+    if (options.key_field >= 0) {
+      return Status::InvalidArgument(path + ": an array takes no key field");
+    }
+    key_kind = KeyKind::kNone;
+  } else if (key_kind == KeyKind::kNone) {
+    return Status::InvalidArgument(path + ": a keyed collection needs a key field or key kind");
+  }
+  if (key_kind == KeyKind::kGeneric && options.key_field < 0) {
+    return Status::InvalidArgument(path + ": generic keys need a key field (their type)");
+  }
+  if (options.kind == CollectionKind::kApproxMultiMap && key_kind != KeyKind::kStr) {
+    return Status::InvalidArgument(path + ": an approximate multimap needs a str key");
+  }
+
+  std::unique_ptr<SegmentBuilder> b(new SegmentBuilder());
+  b->schema_ = &schema;
+  b->root_ = root_struct_index;
+  b->key_field_ = options.key_field;
+  b->key_kind_ = key_kind;
+  b->packer_ = std::make_unique<RecordPacker>(schema);
+  b->key_packer_ = std::make_unique<RecordPacker>(schema);
+  SegmentWriter::Params p;
+  p.path = path;
+  p.schema_json = schema.ToCanonicalJson();
+  p.root_struct_index = root_struct_index;
+  p.key_field_index = options.key_field;
+  p.kind = options.kind;
+  p.key_kind = key_kind;
+  p.memory_budget = options.memory_budget;
+  p.temp_dir = std::move(options.temp_dir);
+  p.dedup = options.dedup;
+  MAPFS_ASSIGN_OR_RETURN(b->writer_, SegmentWriter::Create(std::move(p)));
+  return b;
+}
+
+SegmentBuilder::~SegmentBuilder() = default;
+
+uint64_t SegmentBuilder::record_count() const { return writer_->record_count(); }
+
+Status SegmentBuilder::Add(const Value& record) {
+  MAPFS_ASSIGN_OR_RETURN(std::string_view packed, packer_->Pack(root_, record));
+  if (key_kind_ == KeyKind::kNone) return writer_->Add({}, packed);
+  const StructDef& root = schema_->struct_def(root_);
+  const std::string& field = root.fields[key_field_].name;
+  const Value* key = record.FindField(field);
+  if (key == nullptr || key->is_null()) {
+    return Status::InvalidArgument("field \"" + field + "\": the key is missing");
+  }
+  switch (key_kind_) {
+    case KeyKind::kStr:
+      return writer_->Add(key->text(), packed);
+    case KeyKind::kUInt: {
+      // Packing succeeded, so the value fits the unsigned field.
+      const uint64_t v = key->kind() == Value::Kind::kUInt ? key->as_uint()
+                                                            : static_cast<uint64_t>(key->as_int());
+      char bytes[8];
+      std::memcpy(bytes, &v, 8);
+      return writer_->Add(std::string_view(bytes, 8), packed);
+    }
+    default: {
+      MAPFS_ASSIGN_OR_RETURN(std::string_view key_bytes,
+                             key_packer_->PackValue(root.fields[key_field_].type, *key));
+      return writer_->Add(key_bytes, packed);
+    }
+  }
+}
+
+Status SegmentBuilder::AddPacked(std::string_view key, std::string_view record) {
+  return writer_->Add(key, record);
+}
+
+Status SegmentBuilder::Finish() { return writer_->Finish(); }
+
+}  // namespace mapfs
