@@ -379,11 +379,24 @@ Result<View> View::Field(int index) const {
   if (index < 0 || static_cast<uint64_t>(index) >= count_) {
     return Status::InvalidArgument("field index " + std::to_string(index) + " out of range");
   }
-  if (!HasField(index)) return View();
   const StructDef& def = schema_->struct_def(type_->struct_index);
+  const Type* ft = &def.fields[index].type;
+  if (count_ <= 64) {
+    // The common case: one bitmap word, kept in base_value_ when the view was made.
+    uint64_t bits = static_cast<uint64_t>(base_value_);
+    if (!((bits >> index) & 1)) return View();
+    const StructLayout::Slot& s = def.layout.slots[index];
+    uint64_t slot = body_ + std::popcount(bits & s.before[0]) +
+                    2 * std::popcount(bits & s.before[1]) + 4 * std::popcount(bits & s.before[2]) +
+                    8 * std::popcount(bits & s.before[3]);
+    if (s.is_inline) {
+      return ViewFactory::Inline(schema_, ft, base_, size_, static_cast<uint32_t>(slot), s.size);
+    }
+    return ViewFactory::Make(schema_, ft, base_, size_, LoadLE<uint32_t>(base_ + slot));
+  }
+  if (!HasField(index)) return View();
   uint64_t slot = body_ + StructSlotOffset(def.layout, base_ + pos_,
                                            static_cast<uint64_t>(base_value_), index);
-  const Type* ft = &def.fields[index].type;
   uint8_t w = def.layout.slot_size[index];
   if (IsFixedWidthKind(ft->kind)) {
     return ViewFactory::Inline(schema_, ft, base_, size_, static_cast<uint32_t>(slot), w);

@@ -388,6 +388,13 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
       layout.class_masks[(g / 64) * 4 + cls] |= bit;
       for (size_t f = g + 1; f < n; ++f) layout.before_masks[f][(g / 64) * 4 + cls] |= bit;
     }
+    layout.slots.assign(n <= 64 ? n : 0, StructLayout::Slot{});
+    for (size_t f = 0; f < layout.slots.size(); ++f) {
+      StructLayout::Slot& slot = layout.slots[f];
+      for (int c = 0; c < 4; ++c) slot.before[c] = layout.before_masks[f][c];
+      slot.size = layout.slot_size[f];
+      slot.is_inline = IsFixedWidthKind(def.fields[f].type.kind);
+    }
   }
   schema.structs_ = std::move(structs);
   for (size_t i = 0; i < schema.structs_.size(); ++i) {

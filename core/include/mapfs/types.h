@@ -117,6 +117,14 @@ struct StructLayout {
   std::vector<std::vector<uint64_t>> before_masks;
   // Masks of all fields by size class, per word: [word * 4 + class].
   std::vector<uint64_t> class_masks;
+  // The same per field, packed for the one-word case (structs of <= 64 fields)
+  // so that reading a field touches one cache line of layout.
+  struct Slot {
+    uint64_t before[4];  // earlier fields of slot size 1, 2, 4, 8
+    uint8_t size;        // this field's slot size
+    bool is_inline;      // fixed-width value in the slot (else a ref)
+  };
+  std::vector<Slot> slots;
 };
 
 struct StructDef {
