@@ -1,0 +1,15 @@
+"""Shared pytest fixtures for the mapfs integration suites."""
+import os
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def mapfs_bin():
+    """Path of the mapfs binary under test, from $MAPFS_BIN."""
+    path = os.environ.get("MAPFS_BIN")
+    if not path:
+        pytest.fail("set MAPFS_BIN to the mapfs binary (e.g. build/cli/mapfs)")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"MAPFS_BIN={path} is not an executable file")
+    return path
