@@ -14,9 +14,13 @@ namespace sf = segment_format;
 
 namespace {
 
-bool TupleLess(const IndexTuple& a, const IndexTuple& b) {
-  return a.hash != b.hash ? a.hash < b.hash : a.record_id < b.record_id;
-}
+// A function object, so that std::sort inlines the comparison.
+struct TupleLessFn {
+  bool operator()(const IndexTuple& a, const IndexTuple& b) const {
+    return a.hash != b.hash ? a.hash < b.hash : a.record_id < b.record_id;
+  }
+};
+constexpr TupleLessFn TupleLess;
 
 // Yields tuples in (hash, record id) order from memory or from merged runs.
 class TupleSource {
