@@ -453,6 +453,8 @@ Result<View> View::At(size_t i) const {
   return ViewFactory::Make(schema_, et, base_, size_, LoadLE<uint32_t>(base_ + at));
 }
 
+ElementRange View::Elements() const { return ElementRange(*this); }
+
 Result<View> View::KeyAt(size_t i) const {
   if (i >= count_) return Status::OutOfRange("index " + std::to_string(i) + " out of range");
   const Type* kt = &type_->params[0];

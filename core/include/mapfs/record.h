@@ -37,6 +37,8 @@ namespace mapfs {
 
 constexpr int kMaxDepth = 64;  // nesting limit for packing and whole-value walks
 
+class ElementRange;
+
 class View {
  public:
   View() = default;  // a null value
@@ -88,6 +90,12 @@ class View {
   size_t ndim() const { return count_; }
   uint64_t dim(size_t i) const;
   std::string_view ndarray_data() const;
+  // Range-for over the elements of a list, tuple or frozenset (or a dict's
+  // keys); each step yields Result<View>, so a corrupt element is an error,
+  // not a crash:
+  //   for (Result<View> e : tags.Elements()) { if (!e.ok()) ...; use(e->as_int()); }
+  ElementRange Elements() const;
+
   // Offset of this value's encoding from the start of the record.
   uint32_t offset() const { return pos_; }
 
@@ -106,6 +114,34 @@ class View {
   // Kind-specific: decoded `object` ints and bools, a bitmap set's first value,
   // a struct's or tuple's first presence-bitmap word.
   int64_t base_value_ = 0;
+};
+
+// What View::Elements() returns; holds a copy of the view, so a range over a
+// temporary stays valid for the whole loop.
+class ElementRange {
+ public:
+  class Iterator {
+   public:
+    Iterator(const View* v, size_t i) : v_(v), i_(i) {}
+    Result<View> operator*() const {
+      return v_->kind() == TypeKind::kDict ? v_->KeyAt(i_) : v_->At(i_);
+    }
+    Iterator& operator++() {
+      ++i_;
+      return *this;
+    }
+    bool operator!=(const Iterator& o) const { return i_ != o.i_; }
+
+   private:
+    const View* v_;
+    size_t i_;
+  };
+  explicit ElementRange(const View& v) : v_(v) {}
+  Iterator begin() const { return {&v_, 0}; }
+  Iterator end() const { return {&v_, v_.size()}; }
+
+ private:
+  View v_;
 };
 
 // Views the record of struct type `struct_index` that starts at `data[0]`;
