@@ -72,6 +72,8 @@ Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string
   p.memory_budget = options.memory_budget;
   p.temp_dir = std::move(options.temp_dir);
   p.dedup = options.dedup;
+  p.record_name = std::move(options.record_name);
+  if (options.key_field >= 0) p.key_label = "field \"" + root.fields[options.key_field].name + "\": ";
   MAPFS_ASSIGN_OR_RETURN(b->writer_, SegmentWriter::Create(std::move(p)));
   return b;
 }

@@ -90,6 +90,11 @@ Status SegmentWriter::ReadKey(const IndexTuple& t, std::string* key) {
   return data_->ReadBack(t.item_offset + sizeof(sf::ItemHeader), key->data(), t.key_size);
 }
 
+std::string SegmentWriter::RecordName(uint64_t record_id) const {
+  if (p_.record_name) return p_.record_name(record_id);
+  return p_.path + ": record " + std::to_string(record_id);
+}
+
 std::string SegmentWriter::DescribeKey(std::string_view key) const {
   constexpr size_t kMaxShown = 80;
   if (p_.key_kind == KeyKind::kUInt && key.size() == 8) {
@@ -204,9 +209,9 @@ Status SegmentWriter::BuildIndex(uint64_t* pos) {
         class_ids.emplace_back();
         class_first.push_back(t);
       } else if (p_.kind == CollectionKind::kMapping) {
-        return Status::InvalidArgument(p_.path + ": duplicate key " + DescribeKey(key) +
-                                       " (records " + std::to_string(class_first[c].record_id) +
-                                       " and " + std::to_string(t.record_id) + ")");
+        return Status::InvalidArgument(RecordName(t.record_id) + ": " + p_.key_label +
+                                       "duplicate key " + DescribeKey(key) + ", first at " +
+                                       RecordName(class_first[c].record_id));
       }
       class_ids[c].push_back(t.record_id);
     }

@@ -6,6 +6,7 @@
 #define MAPFS_CORE_SEGMENT_INTERNAL_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -145,6 +146,10 @@ class SegmentWriter {
     size_t memory_budget = size_t{256} << 20;
     std::string temp_dir;
     bool dedup = true;
+    // Names a record in errors ("people.jsonl:7"); default "<path>: record N".
+    std::function<std::string(uint64_t record_id)> record_name;
+    // Put before "duplicate key ..." (e.g. "field \"name\": ").
+    std::string key_label;
   };
   static Result<std::unique_ptr<SegmentWriter>> Create(Params params);
   ~SegmentWriter();
@@ -166,6 +171,7 @@ class SegmentWriter {
   Status BuildIndex(uint64_t* pos);
   Status ReadKey(const IndexTuple& t, std::string* key);
   std::string DescribeKey(std::string_view key) const;
+  std::string RecordName(uint64_t record_id) const;
   void AddSection(segment_format::SectionKind kind, const internal::SectionStream& s);
 
   Params p_;

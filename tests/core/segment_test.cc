@@ -181,6 +181,19 @@ TEST(Segment, MissingKeyFieldIsAnError) {
   EXPECT_NE(st.message().find("name"), std::string::npos);
 }
 
+TEST(Segment, DuplicateKeyNamesBothRecordsAndTheField) {
+  testing::TempDir dir;
+  Schema schema = KvSchema();
+  SegmentOptions opt = Opts(CollectionKind::kMapping, schema, "name");
+  opt.record_name = [](uint64_t id) { return "in.jsonl:" + std::to_string(id + 1); };
+  auto b = SegmentBuilder::Create(dir.File("m"), schema, 0, opt);
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->AddAll(std::vector<Value>{Kv("x", 1, 1), Kv("y", 2, 2), Kv("x", 3, 3)}).ok());
+  Status st = (*b)->Finish();
+  EXPECT_TRUE(st.IsInvalidArgument());
+  EXPECT_EQ(st.message(), "in.jsonl:3: field \"name\": duplicate key \"x\", first at in.jsonl:1");
+}
+
 TEST(Segment, FromMemoryReadsTheSameBytes) {
   testing::TempDir dir;
   Schema schema = KvSchema();

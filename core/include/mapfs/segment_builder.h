@@ -22,6 +22,7 @@
 #define MAPFS_SEGMENT_BUILDER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -49,6 +50,9 @@ struct SegmentOptions {
   // Store identical items (key + record bytes) once, via a table of the last
   // 65536 distinct items' hashes.
   bool dedup = true;
+  // Names record `record_id` (0-based, input order) in error messages, e.g.
+  // "people.jsonl:7"; default "<path>: record N".
+  std::function<std::string(uint64_t record_id)> record_name;
 };
 
 class SegmentWriter;  // core/src/segment_internal.h
