@@ -1,0 +1,147 @@
+// File contents of mounted values; the formats are design §4's.
+#include "content.h"
+
+#include <cinttypes>
+#include <cstdio>
+
+#include "mapfs/text_format.h"
+
+namespace mapfs::fs {
+
+bool IsDirectoryValue(const View& v) {
+  if (v.is_null()) return false;
+  switch (v.kind()) {
+    case TypeKind::kStruct:
+    case TypeKind::kList:
+    case TypeKind::kTuple:
+    case TypeKind::kFrozenSet:
+    case TypeKind::kDict:
+      return true;
+    default:
+      return false;
+  }
+}
+
+FileForm FileFormOf(const View& v) {
+  switch (v.kind()) {
+    case TypeKind::kStr:
+    case TypeKind::kBytes:
+      return FileForm::kRaw;
+    case TypeKind::kNdArray:
+      return FileForm::kNdArray;
+    default:
+      return FileForm::kText;
+  }
+}
+
+namespace {
+
+// The scalar text shared by field files and key names (no newline).
+Status AppendScalarText(const View& v, std::string* out) {
+  const TypeKind k = v.kind();
+  if (IsIntKind(k)) {
+    *out += v.is_negative_int() ? std::to_string(v.as_int()) : std::to_string(v.as_uint());
+    return Status::OK();
+  }
+  switch (k) {
+    case TypeKind::kFloat32: AppendFloat32(out, v.as_float32()); break;
+    case TypeKind::kFloat64: AppendDouble(out, v.as_float()); break;
+    case TypeKind::kBool: *out += v.as_bool() ? "true" : "false"; break;
+    case TypeKind::kDate: *out += v.as_date().ToString(); break;
+    case TypeKind::kDateTime: *out += v.as_datetime().ToString(); break;
+    case TypeKind::kDecimal: {
+      MAPFS_ASSIGN_OR_RETURN(Decimal d, v.as_decimal());
+      *out += d.ToString();
+      break;
+    }
+    default:
+      return Status::Corruption("not a scalar value");
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+Status AppendFieldText(const View& v, std::string* out) {
+  MAPFS_RETURN_IF_ERROR(AppendScalarText(v, out));
+  out->push_back('\n');
+  return Status::OK();
+}
+
+std::string NpyHeader(const View& v) {
+  std::string dict = "{'descr': '";
+  dict += DTypeNumpyDescr(v.dtype());
+  dict += "', 'fortran_order': False, 'shape': (";
+  for (size_t i = 0; i < v.ndim(); ++i) {
+    if (i) dict += ", ";
+    dict += std::to_string(v.dim(i));
+  }
+  if (v.ndim() == 1) dict += ",";
+  dict += "), }";
+  // numpy pads the whole header (10 fixed bytes + dict + "\n") to 64 bytes.
+  const size_t unpadded = 10 + dict.size() + 1;
+  dict.append((64 - unpadded % 64) % 64, ' ');
+  dict.push_back('\n');
+  std::string out("\x93NUMPY\x01\x00", 8);
+  out.push_back(static_cast<char>(dict.size() & 0xff));
+  out.push_back(static_cast<char>(dict.size() >> 8));
+  out += dict;
+  return out;
+}
+
+Result<uint64_t> FileSize(const View& v) {
+  switch (FileFormOf(v)) {
+    case FileForm::kRaw:
+      return uint64_t{v.as_bytes().size()};
+    case FileForm::kNdArray:
+      return uint64_t{NpyHeader(v).size() + v.ndarray_data().size()};
+    case FileForm::kText: {
+      std::string text;
+      MAPFS_RETURN_IF_ERROR(AppendFieldText(v, &text));
+      return uint64_t{text.size()};
+    }
+  }
+  return Status::Corruption("unknown value kind");
+}
+
+Status AppendKeyText(const View& v, std::string* out) {
+  if (v.is_null()) {
+    *out += "null";
+    return Status::OK();
+  }
+  if (v.kind() == TypeKind::kStr || v.kind() == TypeKind::kBytes) {
+    *out += v.as_bytes();
+    return Status::OK();
+  }
+  if (IsDirectoryValue(v) || v.kind() == TypeKind::kNdArray) return RenderJson(v, out);
+  return AppendScalarText(v, out);
+}
+
+std::string InfoJson(const Segment& seg) {
+  std::string out = "{\"kind\":";
+  AppendJsonString(&out, CollectionKindName(seg.kind()));
+  out += ",\"key_type\":";
+  if (seg.key_kind() == KeyKind::kNone) {
+    out += "null";
+  } else if (seg.key_field_index() >= 0) {
+    const StructDef& root = seg.schema().struct_def(seg.root_struct_index());
+    AppendJsonString(&out, seg.schema().TypeName(root.fields[seg.key_field_index()].type));
+    out += ",\"key_field\":";
+    AppendJsonString(&out, root.fields[seg.key_field_index()].name);
+  } else {
+    AppendJsonString(&out, KeyKindName(seg.key_kind()));
+  }
+  out += ",\"type\":";
+  AppendJsonString(&out, seg.schema().struct_def(seg.root_struct_index()).name);
+  char buf[256];
+  std::snprintf(buf, sizeof(buf),
+                ",\"record_count\":%" PRIu64 ",\"key_count\":%" PRIu64
+                ",\"format_version\":\"%u.%u\",\"size\":%" PRIu64
+                ",\"checksum\":\"xxh3:%016" PRIx64 "\"}\n",
+                seg.record_count(), seg.key_count(), unsigned{seg.major_version()},
+                unsigned{seg.minor_version()}, seg.file_size(), seg.header_checksum());
+  out += buf;
+  return out;
+}
+
+}  // namespace mapfs::fs

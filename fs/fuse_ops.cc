@@ -1,0 +1,263 @@
+// FUSE low-level handlers: turn requests into Tree calls and replies.
+// Modelled on libfuse's passthrough_hp and squashfuse's ll.c for read-only
+// images: inode numbers are the Tree's pure function of the node (forget is
+// a no-op for them), long timeouts and negative entries because the data
+// never changes, readdir and readdirplus both served, writes refused.
+#include "fuse_ops.h"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "log.h"
+
+namespace mapfs::fs {
+
+namespace {
+
+FuseContext& Ctx(fuse_req_t req) { return *static_cast<FuseContext*>(fuse_req_userdata(req)); }
+
+void ReplyError(fuse_req_t req, const Status& st) {
+  if (st.IsCorruption()) LogError("%s", st.ToString().c_str());
+  fuse_reply_err(req, ErrnoOf(st));
+}
+
+void FillStat(const FuseContext& ctx, const NodeAttr& a, struct stat* st) {
+  std::memset(st, 0, sizeof(*st));
+  const mode_t m = ctx.options.file_mode;
+  st->st_ino = a.ino;
+  // Directories are searchable by whoever may read them.
+  st->st_mode = a.is_dir ? (S_IFDIR | m | ((m & 0444) >> 2)) : (S_IFREG | m);
+  st->st_nlink = a.is_dir ? 2 : 1;
+  st->st_uid = ctx.uid;
+  st->st_gid = ctx.gid;
+  st->st_size = static_cast<off_t>(a.size);
+  st->st_blksize = 4096;
+  st->st_blocks = static_cast<blkcnt_t>((a.size + 511) / 512);
+  st->st_atim = st->st_mtim = st->st_ctim = a.mtime;
+}
+
+void FillEntry(const FuseContext& ctx, const NodeAttr& a, fuse_entry_param* e) {
+  std::memset(e, 0, sizeof(*e));
+  e->ino = a.ino;
+  e->generation = 1;
+  e->attr_timeout = ctx.options.cache_timeout;
+  e->entry_timeout = ctx.options.cache_timeout;
+  FillStat(ctx, a, &e->attr);
+}
+
+void OpInit(void* userdata, fuse_conn_info* conn) {
+  (void)userdata;
+  // Let the kernel choose between readdir and readdirplus per listing.
+  if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
+  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+  if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+  conn->want &= ~static_cast<unsigned>(FUSE_CAP_AUTO_INVAL_DATA);  // the data never changes
+}
+
+void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
+  FuseContext& ctx = Ctx(req);
+  Result<NodeAttr> a = ctx.tree->Lookup(parent, name);
+  fuse_entry_param e;
+  if (a.ok()) {
+    FillEntry(ctx, *a, &e);
+    if (fuse_reply_entry(req, &e) != 0) ctx.tree->Forget(a->ino, 1);  // lookup not delivered
+    return;
+  }
+  if (a.status().IsNotFound()) {
+    // A negative entry, cached as long as positive ones: the tree never changes.
+    std::memset(&e, 0, sizeof(e));
+    e.entry_timeout = ctx.options.cache_timeout;
+    fuse_reply_entry(req, &e);
+    return;
+  }
+  ReplyError(req, a.status());
+}
+
+void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Ctx(req).tree->Forget(ino, nlookup);
+  fuse_reply_none(req);
+}
+
+void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  for (size_t i = 0; i < count; ++i) Ctx(req).tree->Forget(forgets[i].ino, forgets[i].nlookup);
+  fuse_reply_none(req);
+}
+
+void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  (void)fi;
+  FuseContext& ctx = Ctx(req);
+  Result<NodeAttr> a = ctx.tree->GetAttr(ino);
+  if (!a.ok()) return ReplyError(req, a.status());
+  struct stat st;
+  FillStat(ctx, *a, &st);
+  fuse_reply_attr(req, &st, ctx.options.cache_timeout);
+}
+
+void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, bool plus) {
+  FuseContext& ctx = Ctx(req);
+  std::vector<char> buf(size);
+  size_t used = 0;
+  std::string name;
+  Status st = ctx.tree->ReadDir(
+      ino, static_cast<uint64_t>(offset), plus,
+      [&](std::string_view entry, const NodeAttr& a, uint64_t next) {
+        name.assign(entry);
+        size_t need;
+        if (plus) {
+          fuse_entry_param e;
+          FillEntry(ctx, a, &e);
+          need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &e,
+                                        static_cast<off_t>(next));
+        } else {
+          struct stat stbuf;
+          std::memset(&stbuf, 0, sizeof(stbuf));
+          stbuf.st_ino = a.ino;
+          stbuf.st_mode = a.is_dir ? S_IFDIR : S_IFREG;
+          need = fuse_add_direntry(req, buf.data() + used, size - used, name.c_str(), &stbuf,
+                                   static_cast<off_t>(next));
+        }
+        if (need > size - used) return false;
+        used += need;
+        return true;
+      });
+  if (!st.ok() && used == 0) return ReplyError(req, st);
+  if (!st.ok()) LogError("%s", st.ToString().c_str());
+  fuse_reply_buf(req, buf.data(), used);
+}
+
+void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  (void)fi;
+  ReadDir(req, ino, size, off, false);
+}
+
+void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  (void)fi;
+  ReadDir(req, ino, size, off, true);
+}
+
+void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseContext& ctx = Ctx(req);
+  if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
+  // No-open mode: one ENOSYS and the kernel stops sending opens, keeping
+  // its page cache of every file (it defaults to keep_cache then).
+  if (ctx.options.no_open) return (void)fuse_reply_err(req, ENOSYS);
+  Result<NodeAttr> a = ctx.tree->GetAttr(ino);
+  if (!a.ok()) return ReplyError(req, a.status());
+  if (a->is_dir) return (void)fuse_reply_err(req, EISDIR);
+  fi->keep_cache = 1;
+  fuse_reply_open(req, fi);
+}
+
+void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseContext& ctx = Ctx(req);
+  if (ctx.options.no_open) return (void)fuse_reply_err(req, ENOSYS);
+  Result<NodeAttr> a = ctx.tree->GetAttr(ino);
+  if (!a.ok()) return ReplyError(req, a.status());
+  if (!a->is_dir) return (void)fuse_reply_err(req, ENOTDIR);
+  fi->keep_cache = 1;
+  fi->cache_readdir = 1;
+  fuse_reply_open(req, fi);
+}
+
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+
+void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
+  (void)fi;
+  ReadReply reply;
+  Status st = Ctx(req).tree->Read(ino, static_cast<uint64_t>(off), size, &reply);
+  if (!st.ok()) return ReplyError(req, st);
+  if (reply.count <= 1) {
+    fuse_reply_buf(req, reply.pieces[0].data(), reply.pieces[0].size());
+    return;
+  }
+  iovec iov[2];
+  for (int i = 0; i < 2; ++i) {
+    iov[i].iov_base = const_cast<char*>(reply.pieces[i].data());
+    iov[i].iov_len = reply.pieces[i].size();
+  }
+  fuse_reply_iov(req, iov, 2);
+}
+
+void OpStatfs(fuse_req_t req, fuse_ino_t) {
+  struct statvfs st;
+  std::memset(&st, 0, sizeof(st));
+  st.f_bsize = 4096;
+  st.f_frsize = 4096;
+  st.f_namemax = 255;
+  st.f_flag = ST_RDONLY;
+  fuse_reply_statfs(req, &st);
+}
+
+// Every request that would change the tree.
+void ReplyReadOnly(fuse_req_t req) { fuse_reply_err(req, EROFS); }
+
+}  // namespace
+
+int ErrnoOf(const Status& st) {
+  switch (st.code()) {
+    case StatusCode::kOk: return 0;
+    case StatusCode::kNotFound:
+    case StatusCode::kOutOfRange: return ENOENT;
+    case StatusCode::kCorruption: return EIO;
+    case StatusCode::kIOError: return st.posix_errno() ? st.posix_errno() : EIO;
+    case StatusCode::kInvalidArgument: return EINVAL;
+    case StatusCode::kNotSupported: return ENOTSUP;
+    default: return EIO;
+  }
+}
+
+const fuse_lowlevel_ops& MapfsOps() {
+  static const fuse_lowlevel_ops ops = [] {
+    fuse_lowlevel_ops o;
+    std::memset(&o, 0, sizeof(o));
+    o.init = OpInit;
+    o.lookup = OpLookup;
+    o.forget = OpForget;
+    o.forget_multi = OpForgetMulti;
+    o.getattr = OpGetattr;
+    o.readdir = OpReaddir;
+    o.readdirplus = OpReaddirplus;
+    o.open = OpOpen;
+    o.opendir = OpOpendir;
+    o.release = OpRelease;
+    o.releasedir = OpRelease;
+    o.read = OpRead;
+    o.statfs = OpStatfs;
+    // Left null, so libfuse answers ENOSYS and the kernel stops asking:
+    // getxattr, listxattr, access, flush, fsync.
+    o.setattr = [](fuse_req_t req, fuse_ino_t, struct stat*, int, fuse_file_info*) {
+      ReplyReadOnly(req);
+    };
+    o.mknod = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, dev_t) { ReplyReadOnly(req); };
+    o.mkdir = [](fuse_req_t req, fuse_ino_t, const char*, mode_t) { ReplyReadOnly(req); };
+    o.unlink = [](fuse_req_t req, fuse_ino_t, const char*) { ReplyReadOnly(req); };
+    o.rmdir = [](fuse_req_t req, fuse_ino_t, const char*) { ReplyReadOnly(req); };
+    o.symlink = [](fuse_req_t req, const char*, fuse_ino_t, const char*) { ReplyReadOnly(req); };
+    o.rename = [](fuse_req_t req, fuse_ino_t, const char*, fuse_ino_t, const char*,
+                  unsigned int) { ReplyReadOnly(req); };
+    o.link = [](fuse_req_t req, fuse_ino_t, fuse_ino_t, const char*) { ReplyReadOnly(req); };
+    o.write = [](fuse_req_t req, fuse_ino_t, const char*, size_t, off_t, fuse_file_info*) {
+      ReplyReadOnly(req);
+    };
+    o.create = [](fuse_req_t req, fuse_ino_t, const char*, mode_t, fuse_file_info*) {
+      ReplyReadOnly(req);
+    };
+    o.setxattr = [](fuse_req_t req, fuse_ino_t, const char*, const char*, size_t, int) {
+      ReplyReadOnly(req);
+    };
+    o.removexattr = [](fuse_req_t req, fuse_ino_t, const char*) { ReplyReadOnly(req); };
+    o.fallocate = [](fuse_req_t req, fuse_ino_t, int, off_t, off_t, fuse_file_info*) {
+      ReplyReadOnly(req);
+    };
+    return o;
+  }();
+  return ops;
+}
+
+}  // namespace mapfs::fs

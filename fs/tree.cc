@@ -1,0 +1,530 @@
+// Tree: opening sources, turning inode numbers back into nodes, lookups,
+// attributes and reads. Listings are in tree_dir.cc, value children in
+// tree_children.cc.
+#include "tree.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "content.h"
+#include "mapfs/text_format.h"
+#include "name_escape.h"
+#include "tree_internal.h"
+
+namespace mapfs::fs {
+
+namespace {
+
+constexpr std::string_view kSuffix = ".mapfs";
+
+timespec MtimeOf(const struct stat& st) { return st.st_mtim; }
+
+std::unique_ptr<Tree::Source> OpenSource(std::string name, std::string path) {
+  auto src = std::make_unique<Tree::Source>();
+  src->name = std::move(name);
+  src->path = std::move(path);
+  struct stat st;
+  if (::stat(src->path.c_str(), &st) == 0) src->mtime = MtimeOf(st);
+  Result<Segment> seg = Segment::Open(src->path);
+  if (!seg.ok()) {
+    src->status = seg.status();
+    return src;
+  }
+  src->seg = std::make_unique<Segment>(std::move(seg).value());
+  src->schema_yaml = src->seg->schema().ToYaml();
+  src->info_json = InfoJson(*src->seg);
+  return src;
+}
+
+// Parses the text of a generic key back into a Value of the key's type, for
+// the scalar types whose names are their text. nullopt for other types
+// (their names are always indexed names) and for text that does not parse.
+std::optional<Value> ParseKeyText(const Type& type, const std::string& text) {
+  const TypeKind k = type.kind;
+  if (IsIntKind(k)) {
+    errno = 0;
+    char* end = nullptr;
+    if (IsSignedIntKind(k)) {
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (errno || end != text.c_str() + text.size() || text.empty()) return std::nullopt;
+      return Value::Int(v);
+    }
+    std::optional<uint64_t> u = ParseDecimal(text);
+    if (!u) return std::nullopt;
+    return Value::UInt(*u);
+  }
+  switch (k) {
+    case TypeKind::kFloat32:
+    case TypeKind::kFloat64: {
+      char* end = nullptr;
+      double d = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+      return Value::Float(d);
+    }
+    case TypeKind::kBool:
+      if (text == "true" || text == "false") return Value::Bool(text == "true");
+      return std::nullopt;
+    case TypeKind::kStr: return Value::Str(text);
+    case TypeKind::kBytes: return Value::Bytes(text);
+    case TypeKind::kDate: {
+      Result<Date> d = Date::Parse(text);
+      if (!d.ok()) return std::nullopt;
+      return Value::FromDate(*d);
+    }
+    case TypeKind::kDateTime: {
+      Result<DateTime> d = DateTime::Parse(text);
+      if (!d.ok()) return std::nullopt;
+      return Value::FromDateTime(*d);
+    }
+    case TypeKind::kDecimal: {
+      Result<Decimal> d = Decimal::Parse(text);
+      if (!d.ok()) return std::nullopt;
+      return Value::FromDecimal(*d);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+const Type* KeyFieldType(const Segment& seg) {
+  if (seg.key_field_index() < 0) return nullptr;
+  return &seg.schema().struct_def(seg.root_struct_index()).fields[seg.key_field_index()].type;
+}
+
+}  // namespace
+
+Tree::~Tree() = default;
+
+Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source, TreeOptions options) {
+  struct stat st;
+  if (::stat(source.c_str(), &st) != 0) return Status::FromErrno(source);
+  std::unique_ptr<Tree> tree(new Tree());
+  tree->cache_ = std::make_unique<RenderCache>(options.render_cache_bytes);
+  tree->root_mtime_ = MtimeOf(st);
+  if (!S_ISDIR(st.st_mode)) {
+    tree->single_ = true;
+    tree->sources_.push_back(OpenSource("", source));
+    // A single file is the whole mount: refuse it now rather than serve EIO.
+    if (!tree->sources_[0]->status.ok()) return tree->sources_[0]->status;
+    return tree;
+  }
+  tree->single_ = false;
+  std::vector<std::string> names;
+  {
+    DIR* dir = ::opendir(source.c_str());
+    if (dir == nullptr) return Status::FromErrno(source);
+    while (dirent* e = ::readdir(dir)) {
+      std::string_view name(e->d_name);
+      if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) names.emplace_back(name);
+    }
+    ::closedir(dir);
+  }
+  std::sort(names.begin(), names.end());
+  if (names.size() + 1 > kMaxSlots) {
+    return Status::InvalidArgument(source + ": more than " + std::to_string(kMaxSlots - 1) +
+                                   " segments in one directory");
+  }
+  tree->sources_.push_back(nullptr);  // slot 0 is the mount root
+  for (const std::string& file : names) {
+    const std::string path = source + "/" + file;
+    struct stat fst;
+    if (::stat(path.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
+    tree->sources_.push_back(OpenSource(file.substr(0, file.size() - kSuffix.size()), path));
+  }
+  return tree;
+}
+
+const Segment* Tree::segment(uint32_t slot) const {
+  if (slot >= sources_.size() || !sources_[slot]) return nullptr;
+  return sources_[slot]->seg.get();
+}
+
+Status Tree::Corrupt(const Source& src, const Status& st) const {
+  if (st.ok() || st.message().starts_with(src.path)) return st;
+  return st.WithContext(src.path);
+}
+
+Status Tree::CorruptNode(const Node& node, const Status& st) const {
+  if (!st.IsCorruption() || node.src == nullptr) return st;
+  if (node.record_at == 0) return Corrupt(*node.src, st);
+  return st.WithContext(node.src->path + ": record at offset " + std::to_string(node.record_at));
+}
+
+Result<Tree::Node> Tree::Resolve(uint64_t ino) const {
+  std::optional<NodeId> id = IsCompactIno(ino) ? DecodeCompact(ino) : table_.Find(ino);
+  if (!id) return Status::NotFound("no such inode");
+  return ResolveId(*id);
+}
+
+Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
+  Node n;
+  n.id = id;
+  if (!single_ && id.slot == 0) {
+    if (id.anchor != Anchor::kCollection || id.id != 0 || id.depth != 0) {
+      return Status::NotFound("no such node");
+    }
+    n.kind = Node::Kind::kMountRoot;
+    return n;
+  }
+  if (id.slot >= sources_.size()) return Status::NotFound("no such source");
+  const Source& src = *sources_[id.slot];
+  n.src = &src;
+  if (id.anchor == Anchor::kCollection) {
+    if (id.depth != 0) return Status::NotFound("no such node");
+    switch (id.id) {
+      case kCollectionDir: n.kind = Node::Kind::kCollection; return n;
+      case kSchemaFile: n.kind = Node::Kind::kSchema; break;
+      case kInfoFile: n.kind = Node::Kind::kInfo; break;
+      case kSegmentFile: n.kind = Node::Kind::kSegment; break;
+      default: return Status::NotFound("no such node");
+    }
+    if (!src.seg) return src.status;
+    return n;
+  }
+  if (!src.seg) return src.status;
+  const Segment& seg = *src.seg;
+  const bool multi =
+      seg.kind() == CollectionKind::kMultiMap || seg.kind() == CollectionKind::kApproxMultiMap;
+  View v;
+  std::string_view record;
+  if (id.anchor == Anchor::kEntry) {
+    if (seg.kind() == CollectionKind::kArray || id.id >= seg.key_count()) {
+      return Status::NotFound("no such entry");
+    }
+    if (multi) {
+      Result<Segment::RecordIds> ids = seg.RecordsAt(id.id);
+      if (!ids.ok()) return Corrupt(src, ids.status());
+      n.ids = *ids;
+      if (id.depth == 0) {
+        n.kind = Node::Kind::kKeyDir;
+        return n;
+      }
+      if (id.depth == 1 && id.steps[0] == kJsonStep) {
+        n.kind = Node::Kind::kJson;
+        n.key_dir_json = true;
+        return n;
+      }
+      return Status::NotFound("no such node");
+    }
+    Result<Segment::Entry> e = seg.EntryAt(id.id);
+    if (!e.ok()) return Corrupt(src, e.status());
+    record = e->record;
+  } else {
+    // Mapping records are named by their key only: one name per node.
+    if (seg.kind() == CollectionKind::kMapping || id.id >= seg.record_count()) {
+      return Status::NotFound("no such record");
+    }
+    Result<std::string_view> bytes = seg.RecordBytes(id.id);
+    if (!bytes.ok()) return Corrupt(src, bytes.status());
+    record = *bytes;
+  }
+  const uint64_t at = static_cast<uint64_t>(record.data() - seg.bytes().data());
+  n.record_at = at;
+  auto corrupt = [&](const Status& st) { return CorruptNode(n, st); };
+  Result<View> rec = seg.ViewOf(record);
+  if (!rec.ok()) return corrupt(rec.status());
+  v = *rec;
+  for (uint32_t i = 0; i < id.depth; ++i) {
+    if (id.steps[i] == kJsonStep) {
+      if (i + 1 != id.depth || !IsDirectoryValue(v)) return Status::NotFound("no such node");
+      n.kind = Node::Kind::kJson;
+      n.value = v;
+      return n;
+    }
+    if (!IsDirectoryValue(v)) return Status::NotFound("not a directory");
+    Result<View> child = ChildAt(v, id.steps[i]);
+    if (!child.ok()) return corrupt(child.status());
+    if (child->is_null()) return Status::NotFound("absent value");
+    v = *child;
+  }
+  n.kind = Node::Kind::kValue;
+  n.value = v;
+  return n;
+}
+
+Result<std::shared_ptr<const std::string>> Tree::JsonOf(const Node& node) const {
+  const std::string key = node.id.Serialize();
+  if (auto hit = cache_->Get(key)) return hit;
+  auto out = std::make_shared<std::string>();
+  const Segment& seg = *node.src->seg;
+  if (node.key_dir_json) {
+    out->push_back('[');
+    for (uint32_t i = 0; i < node.ids.size(); ++i) {
+      if (i) out->push_back(',');
+      Result<View> rec = seg.Record(node.ids[i]);
+      Status st = rec.ok() ? RenderJson(*rec, out.get()) : rec.status();
+      if (!st.ok()) return Corrupt(*node.src, st);
+    }
+    out->push_back(']');
+  } else {
+    Status st = RenderJson(node.value, out.get());
+    if (!st.ok()) return CorruptNode(node, st);
+  }
+  out->push_back('\n');
+  cache_->Put(key, out);
+  return std::shared_ptr<const std::string>(std::move(out));
+}
+
+Result<NodeAttr> Tree::AttrOf(const Node& node) const {
+  NodeAttr a;
+  a.mtime = node.src ? node.src->mtime : root_mtime_;
+  a.is_dir = node.is_dir();
+  switch (node.kind) {
+    case Node::Kind::kSchema: a.size = node.src->schema_yaml.size(); break;
+    case Node::Kind::kInfo: a.size = node.src->info_json.size(); break;
+    case Node::Kind::kSegment: a.size = node.src->seg->file_size(); break;
+    case Node::Kind::kJson: {
+      MAPFS_ASSIGN_OR_RETURN(auto json, JsonOf(node));
+      a.size = json->size();
+      break;
+    }
+    case Node::Kind::kValue:
+      if (!a.is_dir) {
+        Result<uint64_t> size = FileSize(node.value);
+        if (!size.ok()) return CorruptNode(node, size.status());
+        a.size = *size;
+      }
+      break;
+    default:
+      break;
+  }
+  return a;
+}
+
+Result<NodeAttr> Tree::GetAttr(uint64_t ino) const {
+  MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
+  MAPFS_ASSIGN_OR_RETURN(NodeAttr a, AttrOf(node));
+  a.ino = ino;
+  return a;
+}
+
+uint64_t Tree::InoOf(const NodeId& id, bool count_lookup) {
+  if (uint64_t ino = EncodeCompact(id)) return ino;
+  return count_lookup ? table_.Acquire(id) : table_.Peek(id);
+}
+
+Result<NodeAttr> Tree::ChildAttr(const Node& parent, const NodeId& child_id, const View* child,
+                                 bool count_lookup) {
+  Node node;
+  if (child != nullptr) {
+    node.kind = Node::Kind::kValue;
+    node.id = child_id;
+    node.src = parent.src;
+    node.value = *child;
+    node.record_at = parent.record_at;
+  } else {
+    MAPFS_ASSIGN_OR_RETURN(node, ResolveId(child_id));
+  }
+  MAPFS_ASSIGN_OR_RETURN(NodeAttr a, AttrOf(node));
+  a.ino = InoOf(child_id, count_lookup);
+  return a;
+}
+
+Result<std::string> Tree::EntryName(const Source& src, uint64_t ordinal,
+                                    std::string_view key) const {
+  const Segment& seg = *src.seg;
+  std::string text;
+  switch (seg.key_kind()) {
+    case KeyKind::kStr:
+      return KeyName(key, ordinal);
+    case KeyKind::kUInt: {
+      if (key.size() != 8) return Corrupt(src, Status::Corruption("uint key of bad size"));
+      uint64_t v;
+      std::memcpy(&v, key.data(), 8);
+      return std::to_string(v);
+    }
+    case KeyKind::kGeneric: {
+      Result<View> kv = seg.KeyView(key);
+      Status st = kv.ok() ? Verify(*kv) : kv.status();
+      if (st.ok()) st = AppendKeyText(*kv, &text);
+      if (!st.ok()) return Corrupt(src, st);
+      const Type* type = KeyFieldType(seg);
+      if (type != nullptr && ParseKeyText(*type, text)) return KeyName(text, ordinal);
+      // Keys whose text does not parse back are found through their ordinal.
+      return IndexedName(EscapeName(text), ordinal, text);
+    }
+    case KeyKind::kNone:
+      break;
+  }
+  return Status::NotFound("no keys");
+}
+
+Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_view name) const {
+  const Segment& seg = *src.seg;
+  using Found = std::optional<uint64_t>;
+  if (seg.kind() == CollectionKind::kApproxMultiMap) {
+    std::optional<std::string> key = UnescapeName(name);
+    if (!key || seg.key_kind() != KeyKind::kStr) return Found();
+    Result<std::optional<Segment::Entry>> e = seg.Find(std::string_view(*key));
+    if (!e.ok()) return Corrupt(src, e.status());
+    if (!*e) return Found();
+    return Found((*e)->ordinal);
+  }
+  std::optional<uint64_t> ordinal = ParseIndexedName(name);
+  if (!ordinal) {
+    std::optional<std::string> key = UnescapeName(name);
+    if (!key) return Found();
+    Result<std::optional<Segment::Entry>> e = std::optional<Segment::Entry>();
+    if (seg.key_kind() == KeyKind::kStr) {
+      e = seg.Find(std::string_view(*key));
+    } else if (seg.key_kind() == KeyKind::kUInt) {
+      std::optional<uint64_t> u = ParseDecimal(*key);
+      if (!u) return Found();
+      e = seg.Find(*u);
+    } else if (const Type* type = KeyFieldType(seg)) {
+      std::optional<Value> v = ParseKeyText(*type, *key);
+      if (!v) return Found();
+      e = seg.Find(*v);
+    }
+    if (!e.ok()) return Corrupt(src, e.status());
+    if (!*e) return Found();
+    ordinal = (*e)->ordinal;
+  }
+  if (*ordinal >= seg.key_count()) return Found();
+  Result<Segment::Entry> e = seg.EntryAt(*ordinal);
+  if (!e.ok()) return Corrupt(src, e.status());
+  // One name per key: the name must be exactly the one listings show.
+  MAPFS_ASSIGN_OR_RETURN(std::string canonical, EntryName(src, *ordinal, e->key));
+  if (canonical != name) return Found();
+  return ordinal;
+}
+
+Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
+  MAPFS_ASSIGN_OR_RETURN(Node parent, Resolve(parent_ino));
+  if (!parent.is_dir()) return Status::IOError("not a directory", ENOTDIR);
+  NodeId child = parent.id;
+  const bool reserved = !name.empty() && name[0] == '@';
+  switch (parent.kind) {
+    case Node::Kind::kMountRoot: {
+      for (uint32_t slot = 1; slot < sources_.size(); ++slot) {
+        if (sources_[slot]->name == name) {
+          child = NodeId();
+          child.slot = slot;
+          return ChildAttr(parent, child, nullptr, true);
+        }
+      }
+      return Status::NotFound(std::string(name));
+    }
+    case Node::Kind::kCollection: {
+      const Source& src = *parent.src;
+      if (reserved) {
+        if (name == "@schema") child.id = kSchemaFile;
+        else if (name == "@info") child.id = kInfoFile;
+        else if (name == "@segment") child.id = kSegmentFile;
+        else return Status::NotFound(std::string(name));
+        return ChildAttr(parent, child, nullptr, true);
+      }
+      if (!src.seg) return src.status;
+      if (src.seg->kind() == CollectionKind::kArray) {
+        std::optional<uint64_t> i = ParseDecimal(name);
+        if (!i || *i >= src.seg->record_count()) return Status::NotFound(std::string(name));
+        child.anchor = Anchor::kRecord;
+        child.id = static_cast<uint32_t>(*i);
+      } else {
+        MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, FindEntry(src, name));
+        if (!ordinal) return Status::NotFound(std::string(name));
+        child.anchor = Anchor::kEntry;
+        child.id = static_cast<uint32_t>(*ordinal);
+      }
+      return ChildAttr(parent, child, nullptr, true);
+    }
+    case Node::Kind::kKeyDir: {
+      if (name == "@json") {
+        child.Push(kJsonStep);
+        return ChildAttr(parent, child, nullptr, true);
+      }
+      std::optional<uint64_t> i = ParseDecimal(name);
+      if (!i || *i >= parent.ids.size()) return Status::NotFound(std::string(name));
+      child = NodeId();
+      child.slot = parent.id.slot;
+      child.anchor = Anchor::kRecord;
+      child.id = parent.ids[static_cast<uint32_t>(*i)];
+      return ChildAttr(parent, child, nullptr, true);
+    }
+    case Node::Kind::kValue: {
+      if (name == "@json") {
+        if (!child.Push(kJsonStep)) return Status::NotFound("too deep");
+        return ChildAttr(parent, child, nullptr, true);
+      }
+      if (reserved) return Status::NotFound(std::string(name));
+      Result<std::optional<uint64_t>> pos = FindChild(parent.value, name);
+      if (!pos.ok()) return CorruptNode(parent, pos.status());
+      if (!*pos || !child.Push(static_cast<uint32_t>(**pos))) {
+        return Status::NotFound(std::string(name));
+      }
+      Result<View> v = ChildAt(parent.value, **pos);
+      if (!v.ok()) return CorruptNode(parent, v.status());
+      if (v->is_null()) return Status::NotFound(std::string(name));
+      return ChildAttr(parent, child, &*v, true);
+    }
+    default:
+      return Status::IOError("not a directory", ENOTDIR);
+  }
+}
+
+void Tree::Forget(uint64_t ino, uint64_t n) {
+  if (!IsCompactIno(ino)) table_.Forget(ino, n);
+}
+
+namespace {
+
+// Points the reply at bytes [offset, offset + size) of `data`.
+void Slice(std::string_view data, uint64_t offset, size_t size, ReadReply* out) {
+  out->count = 1;
+  out->pieces[0] = offset >= data.size() ? std::string_view() : data.substr(offset, size);
+}
+
+}  // namespace
+
+Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
+  MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
+  if (node.is_dir()) return Status::IOError("is a directory", EISDIR);
+  switch (node.kind) {
+    case Node::Kind::kSchema: Slice(node.src->schema_yaml, offset, size, out); break;
+    case Node::Kind::kInfo: Slice(node.src->info_json, offset, size, out); break;
+    case Node::Kind::kSegment: Slice(node.src->seg->bytes(), offset, size, out); break;
+    case Node::Kind::kJson: {
+      MAPFS_ASSIGN_OR_RETURN(out->shared, JsonOf(node));
+      Slice(*out->shared, offset, size, out);
+      break;
+    }
+    case Node::Kind::kValue: {
+      const View& v = node.value;
+      switch (FileFormOf(v)) {
+        case FileForm::kRaw:
+          Slice(v.as_bytes(), offset, size, out);
+          break;
+        case FileForm::kText: {
+          Status st = AppendFieldText(v, &out->owned);
+          if (!st.ok()) return CorruptNode(node, st);
+          Slice(out->owned, offset, size, out);
+          break;
+        }
+        case FileForm::kNdArray: {
+          out->owned = NpyHeader(v);
+          const std::string_view header = out->owned;
+          const std::string_view data = v.ndarray_data();
+          if (offset < header.size()) {
+            out->pieces[0] = header.substr(offset, size);
+            const size_t rest = size - out->pieces[0].size();
+            out->pieces[1] = data.substr(0, rest);
+            out->count = 2;
+          } else {
+            Slice(data, offset - header.size(), size, out);
+          }
+          break;
+        }
+      }
+      break;
+    }
+    default:
+      return Status::IOError("is a directory", EISDIR);
+  }
+  return Status::OK();
+}
+
+}  // namespace mapfs::fs

@@ -1,0 +1,180 @@
+// Directory listings. An offset is a position in a directory's fixed child
+// sequence ("." , "..", the @ entries, then children by index), so resuming
+// is O(1) at any offset and a listing holds no state between calls.
+#include <cstring>
+
+#include "content.h"
+#include "name_escape.h"
+#include "tree_internal.h"
+
+namespace mapfs::fs {
+
+namespace {
+
+constexpr uint64_t kDotEntries = 2;
+constexpr std::string_view kCollectionFiles[] = {"@info", "@schema", "@segment"};
+constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmentFile};
+
+// The parent's inode number where it is known without a search ("..").
+uint64_t ParentIno(const NodeId& id) {
+  NodeId p = id;
+  if (p.depth > 0) {
+    --p.depth;
+  } else if (p.anchor != Anchor::kCollection) {
+    p = NodeId();
+    p.slot = id.slot;
+  } else {
+    return kRootIno;
+  }
+  const uint64_t ino = EncodeCompact(p);
+  return ino ? ino : kRootIno;
+}
+
+}  // namespace
+
+Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill) {
+  MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
+  if (!node.is_dir()) return Status::IOError("not a directory", ENOTDIR);
+  NodeAttr dot;
+  dot.is_dir = true;
+  dot.mtime = node.src ? node.src->mtime : root_mtime_;
+  for (uint64_t pos = offset; pos < kDotEntries; ++pos) {
+    dot.ino = pos == 0 ? ino : ParentIno(node.id);
+    if (!fill(pos == 0 ? "." : "..", dot, pos + 1)) return Status::OK();
+  }
+  const uint64_t pos = std::max(offset, kDotEntries) - kDotEntries;
+  switch (node.kind) {
+    case Node::Kind::kMountRoot:
+      for (uint64_t slot = pos + 1; slot < sources_.size(); ++slot) {
+        NodeId child;
+        child.slot = static_cast<uint32_t>(slot);
+        NodeAttr a;
+        a.ino = EncodeCompact(child);
+        a.is_dir = true;
+        a.mtime = sources_[slot]->mtime;
+        if (!fill(sources_[slot]->name, a, slot + kDotEntries)) break;
+      }
+      return Status::OK();
+    case Node::Kind::kCollection:
+    case Node::Kind::kKeyDir:
+      return ReadDirCollection(node, pos, plus, fill);
+    default:
+      return ReadDirValue(node, pos, plus, fill);
+  }
+}
+
+Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const DirFiller& fill) {
+  const Source& src = *node.src;
+  if (!src.seg) return src.status;
+  const Segment& seg = *src.seg;
+  const bool key_dir = node.kind == Node::Kind::kKeyDir;
+  const uint64_t specials = key_dir ? 1 : std::size(kCollectionFiles);
+  // Emits one entry; false when the buffer is full (its lookup is undone).
+  auto emit = [&](std::string_view name, const NodeId& id, uint64_t next) -> Result<bool> {
+    NodeAttr a;
+    if (plus) {
+      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, nullptr, true));
+    } else {
+      a.ino = InoOf(id, false);
+      a.is_dir = id.anchor != Anchor::kCollection || id.id == kCollectionDir;
+      if (key_dir && id.anchor == Anchor::kEntry) a.is_dir = false;  // @json
+    }
+    if (fill(name, a, next)) return true;
+    if (plus) Forget(a.ino, 1);
+    return false;
+  };
+  for (uint64_t p = pos; p < specials; ++p) {
+    NodeId id = node.id;
+    std::string_view name;
+    if (key_dir) {
+      id.Push(kJsonStep);
+      name = "@json";
+    } else {
+      id.id = kCollectionFileIds[p];
+      name = kCollectionFiles[p];
+    }
+    MAPFS_ASSIGN_OR_RETURN(bool more, emit(name, id, p + 1 + kDotEntries));
+    if (!more) return Status::OK();
+  }
+  const uint64_t first = std::max(pos, specials) - specials;
+  const uint64_t base = specials + kDotEntries + 1;  // next offset of child 0
+  NodeId id;
+  id.slot = node.id.slot;
+  if (key_dir) {
+    id.anchor = Anchor::kRecord;
+    for (uint64_t i = first; i < node.ids.size(); ++i) {
+      id.id = node.ids[static_cast<uint32_t>(i)];
+      MAPFS_ASSIGN_OR_RETURN(bool more, emit(std::to_string(i), id, base + i));
+      if (!more) break;
+    }
+    return Status::OK();
+  }
+  switch (seg.kind()) {
+    case CollectionKind::kArray:
+      id.anchor = Anchor::kRecord;
+      for (uint64_t i = first; i < seg.record_count(); ++i) {
+        id.id = static_cast<uint32_t>(i);
+        MAPFS_ASSIGN_OR_RETURN(bool more, emit(std::to_string(i), id, base + i));
+        if (!more) break;
+      }
+      break;
+    case CollectionKind::kMapping:
+    case CollectionKind::kMultiMap:
+      id.anchor = Anchor::kEntry;
+      for (uint64_t i = first; i < seg.key_count(); ++i) {
+        Result<Segment::Entry> e = seg.EntryAt(i);
+        if (!e.ok()) return Corrupt(src, e.status());
+        MAPFS_ASSIGN_OR_RETURN(std::string name, EntryName(src, i, e->key));
+        id.id = static_cast<uint32_t>(i);
+        MAPFS_ASSIGN_OR_RETURN(bool more, emit(name, id, base + i));
+        if (!more) break;
+      }
+      break;
+    case CollectionKind::kApproxMultiMap:
+      break;  // keys are not stored: nothing to list, lookups still work
+  }
+  return Status::OK();
+}
+
+Status Tree::ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFiller& fill) {
+  const View& dir = node.value;
+  if (pos == 0) {
+    NodeId id = node.id;
+    NodeAttr a;
+    if (!id.Push(kJsonStep)) return Status::OK();
+    if (plus) {
+      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, nullptr, true));
+    } else {
+      a.ino = InoOf(id, false);
+    }
+    if (!fill("@json", a, kDotEntries + 1)) {
+      if (plus) Forget(a.ino, 1);
+      return Status::OK();
+    }
+  }
+  const uint64_t first = pos == 0 ? 0 : pos - 1;
+  const size_t n = ChildCount(dir);
+  for (uint64_t i = first; i < n; ++i) {
+    Result<View> child = ChildAt(dir, i);
+    if (!child.ok()) return CorruptNode(node, child.status());
+    if (child->is_null()) continue;  // absent values do not appear
+    Result<std::string> name = ChildName(dir, i);
+    if (!name.ok()) return CorruptNode(node, name.status());
+    NodeId id = node.id;
+    if (!id.Push(static_cast<uint32_t>(i))) return Status::OK();
+    NodeAttr a;
+    if (plus) {
+      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, &*child, true));
+    } else {
+      a.ino = InoOf(id, false);
+      a.is_dir = IsDirectoryValue(*child);
+    }
+    if (!fill(*name, a, kDotEntries + 2 + i)) {
+      if (plus) Forget(a.ino, 1);
+      break;
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace mapfs::fs

@@ -1,0 +1,53 @@
+// Private parts of Tree shared by tree.cc (resolution, lookup, reads) and
+// tree_dir.cc (listings): the per-source state, the resolved node, and the
+// child/name helpers of value directories.
+#ifndef MAPFS_FS_TREE_INTERNAL_H_
+#define MAPFS_FS_TREE_INTERNAL_H_
+
+#include <memory>
+#include <string>
+
+#include "mapfs/segment.h"
+#include "content.h"
+#include "tree.h"
+
+namespace mapfs::fs {
+
+struct Tree::Source {
+  std::string name;  // the collection's directory name (directory sources)
+  std::string path;
+  Status status;     // why the segment failed to open
+  std::unique_ptr<Segment> seg;
+  std::string schema_yaml;
+  std::string info_json;
+  timespec mtime{};
+};
+
+struct Tree::Node {
+  enum class Kind { kMountRoot, kCollection, kSchema, kInfo, kSegment, kKeyDir, kValue, kJson };
+  Kind kind = Kind::kMountRoot;
+  NodeId id;
+  const Source* src = nullptr;
+  View value;                 // kValue; kJson of a value directory: that directory
+  Segment::RecordIds ids;     // kKeyDir, and kJson of a key directory
+  bool key_dir_json = false;  // kJson of a key directory
+  uint64_t record_at = 0;     // file offset of the record, for error messages
+  bool is_dir() const {
+    return kind == Kind::kMountRoot || kind == Kind::kCollection || kind == Kind::kKeyDir ||
+           (kind == Kind::kValue && IsDirectoryValue(value));
+  }
+};
+
+// Number of child positions of a value directory (fields, elements, entries).
+size_t ChildCount(const View& dir);
+// The child at `pos` of a value directory: a null view when absent (an
+// absent field, a null element), NotFound past the end.
+Result<View> ChildAt(const View& dir, uint64_t pos);
+// The file name of the child at `pos` (non-null).
+Result<std::string> ChildName(const View& dir, uint64_t pos);
+// The position of the child called `name`, nullopt if there is none.
+Result<std::optional<uint64_t>> FindChild(const View& dir, std::string_view name);
+
+}  // namespace mapfs::fs
+
+#endif  // MAPFS_FS_TREE_INTERNAL_H_
