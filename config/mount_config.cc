@@ -1,0 +1,433 @@
+// The mount configuration loader: walks the yaml-cpp node tree and checks
+// every key and value itself, so each problem is reported at its node as
+// FILE:LINE:COL (yaml-cpp silently keeps duplicate keys and converts values
+// loosely). The grammar and messages are in docs/mounts.md.
+#include "mapfs/mount_config.h"
+
+#include <yaml-cpp/depthguard.h>
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include "mapfs/file_util.h"
+#include "mapfs/shared_array.h"
+
+namespace mapfs {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr int kMaxThreads = 64;
+constexpr uint32_t kMaxMode = 07777;
+// (uid_t)-1 means "no change" to chown(2) and friends, so it is no real id.
+constexpr uint64_t kMaxId = 0xfffffffe;
+constexpr size_t kNameMax = 255;  // NAME_MAX on Linux
+
+// The value checks below know no positions; the loader prefixes them.
+Result<bool> ParseBool(const std::string& key, const std::string& text) {
+  if (text == "true" || text == "True" || text == "TRUE") return true;
+  if (text == "false" || text == "False" || text == "FALSE") return false;
+  return Status::InvalidArgument("'" + key + "' must be true or false, got '" + text + "'");
+}
+
+// A decimal integer in [lo, hi]; `range` says which in the message.
+Result<uint64_t> ParseUint(const std::string& key, const std::string& text, uint64_t lo,
+                           uint64_t hi, const std::string& range) {
+  uint64_t v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  bool digits_only = !text.empty() && text[0] != '+' && text[0] != '-';
+  if (!digits_only || ec != std::errc() || ptr != end || v < lo || v > hi) {
+    return Status::InvalidArgument("'" + key + "' must be " + range + ", got '" + text + "'");
+  }
+  return v;
+}
+
+// Octal permission bits: "0444", "444", "0o444" (the text, quoted or not:
+// YAML 1.1 would read an unquoted 0444 as octal, YAML 1.2 as decimal 444,
+// and either way the user meant chmod's octal).
+Result<uint32_t> ParseMode(const std::string& text) {
+  std::string_view digits = text;
+  if (digits.starts_with("0o") || digits.starts_with("0O")) digits.remove_prefix(2);
+  uint32_t v = 0;
+  const char* end = digits.data() + digits.size();
+  auto [ptr, ec] = std::from_chars(digits.data(), end, v, 8);
+  if (digits.empty() || digits[0] == '+' || digits[0] == '-' || ec != std::errc() || ptr != end ||
+      v > kMaxMode) {
+    return Status::InvalidArgument(
+        "'mode' must be octal permission bits from 0 to 07777 "
+        "(such as \"0444\"), got '" +
+        text + "'");
+  }
+  return v;
+}
+
+Result<double> ParseSeconds(const std::string& key, const std::string& text) {
+  double v = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, v);
+  if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v) || v < 0) {
+    return Status::InvalidArgument("'" + key + "' must be a non-negative number of seconds, got '" +
+                                   text + "'");
+  }
+  return v == 0 ? 0.0 : v;  // no -0
+}
+
+// Why `name` cannot be the name of an entry in the mount, or OK.
+Status CheckSourceName(const std::string& name) {
+  std::string why;
+  if (name.empty()) {
+    why = "is empty";
+  } else if (name.find('/') != std::string::npos) {
+    why = "contains '/'";
+  } else if (name.find('\0') != std::string::npos) {
+    why = "contains NUL";
+  } else if (name[0] == '.') {
+    why = "starts with '.'";
+  } else if (name[0] == '@') {
+    why = "starts with '@' (names starting with '@' are reserved)";
+  } else if (name.size() > kNameMax) {
+    why = "is longer than 255 bytes";
+  } else {
+    return Status::OK();
+  }
+  return Status::InvalidArgument("source name '" + name + "' " + why +
+                                 "; it must be usable as a file name");
+}
+
+class Loader {
+ public:
+  Loader(std::string_view text, std::string_view filename) : text_(text), filename_(filename) {}
+
+  Result<MountConfig> Load();
+
+ private:
+  std::string Where(const YAML::Mark& mark) const {
+    int line = mark.is_null() ? 1 : mark.line + 1;
+    int col = mark.is_null() ? 1 : mark.column + 1;
+    return filename_ + ":" + std::to_string(line) + ":" + std::to_string(col);
+  }
+  // "FILE:LINE:COL: msg" at a yaml-cpp mark; an unknown mark (an empty
+  // document) is 1:1.
+  Status ErrorAt(const YAML::Mark& mark, const std::string& msg) const {
+    return Status::InvalidArgument(Where(mark) + ": " + msg);
+  }
+  Status ErrorAt(const YAML::Node& node, const std::string& msg) const {
+    return ErrorAt(node.Mark(), msg);
+  }
+  // The name a mapping key holds; an error for null, sequence or mapping keys.
+  Result<std::string> KeyName(const YAML::Node& key, std::string_view what) const {
+    if (!key.IsScalar()) return ErrorAt(key, "expected " + std::string(what));
+    return key.Scalar();
+  }
+  // The text of a scalar value; null (an empty value) is reported at its key,
+  // which has a position where the missing value has none.
+  Result<std::string> ScalarText(const YAML::Node& key, const YAML::Node& value,
+                                 const std::string& what) const {
+    if (value.IsNull()) return ErrorAt(key, "'" + key.Scalar() + "' has no value");
+    if (!value.IsScalar()) return ErrorAt(value, "'" + key.Scalar() + "' must be " + what);
+    return value.Scalar();
+  }
+
+  Result<YAML::Node> ParseDocument() const;
+  // Also sets `*mountpoint_node`, for CheckMountpoints to point at.
+  Status ReadMount(MountSpec* spec, const YAML::Node& key, const YAML::Node& def,
+                   YAML::Node* mountpoint_node);
+  Status ReadSources(MountSpec* spec, const YAML::Node& key, const YAML::Node& sources);
+  Status ReadOptions(MountOptions* options, const YAML::Node& options_node);
+  Result<std::string> ResolvePath(const YAML::Node& key, const YAML::Node& value,
+                                  const std::string& what) const;
+  Status CheckMountpoints() const;
+
+  std::string_view text_;
+  std::string filename_;
+  std::vector<std::pair<MountSpec, YAML::Node>> mounts_;  // each with its mountpoint node
+};
+
+Result<YAML::Node> Loader::ParseDocument() const {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(std::string(text_));
+  } catch (const YAML::DeepRecursion& e) {
+    return ErrorAt(e.mark, "nested too deeply");
+  } catch (const YAML::Exception& e) {
+    return ErrorAt(e.mark, e.msg);
+  } catch (const std::exception& e) {
+    return ErrorAt(YAML::Mark::null_mark(), e.what());
+  }
+  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
+    return ErrorAt(YAML::Mark::null_mark(),
+                   "empty mount configuration (expected a mapping with 'mounts')");
+  }
+  if (docs.size() > 1) return ErrorAt(docs[1], "more than one YAML document");
+  return docs[0];
+}
+
+Result<MountConfig> Loader::Load() {
+  MAPFS_ASSIGN_OR_RETURN(YAML::Node root, ParseDocument());
+  if (!root.IsMap()) return ErrorAt(root, "expected a mapping with 'mounts'");
+  std::optional<YAML::Node> mounts_key;
+  YAML::Node mounts;
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    MAPFS_ASSIGN_OR_RETURN(std::string key, KeyName(it->first, "a key"));
+    if (key != "mounts") return ErrorAt(it->first, "unknown key '" + key + "' (expected mounts)");
+    if (mounts_key) return ErrorAt(it->first, "duplicate key 'mounts'");
+    mounts_key = it->first;
+    mounts.reset(it->second);
+  }
+  if (!mounts_key) return ErrorAt(root, "missing 'mounts'");
+  if (mounts.IsNull()) return ErrorAt(*mounts_key, "'mounts' is empty");
+  if (!mounts.IsMap()) {
+    return ErrorAt(mounts, "'mounts' must be a mapping of mount names to definitions");
+  }
+  if (mounts.size() == 0) return ErrorAt(mounts, "'mounts' defines no mount");
+  for (auto it = mounts.begin(); it != mounts.end(); ++it) {
+    MAPFS_ASSIGN_OR_RETURN(std::string name, KeyName(it->first, "a mount name"));
+    if (name.empty()) return ErrorAt(it->first, "empty mount name");
+    // A name is given on the command line after the options.
+    if (name[0] == '-') return ErrorAt(it->first, "mount name '" + name + "' starts with '-'");
+    for (const auto& [other, unused] : mounts_) {
+      if (other.name == name) {
+        return ErrorAt(it->first,
+                       "duplicate mount '" + name + "' (first defined at " + other.where + ")");
+      }
+    }
+    MountSpec spec;
+    spec.name = name;
+    spec.where = Where(it->first.Mark());
+    YAML::Node mountpoint_node;
+    MAPFS_RETURN_IF_ERROR(ReadMount(&spec, it->first, it->second, &mountpoint_node));
+    mounts_.emplace_back(std::move(spec), mountpoint_node);
+  }
+  MAPFS_RETURN_IF_ERROR(CheckMountpoints());
+  MountConfig config;
+  config.path = filename_;
+  for (auto& [spec, unused] : mounts_) config.mounts.push_back(std::move(spec));
+  return config;
+}
+
+Status Loader::ReadMount(MountSpec* spec, const YAML::Node& key, const YAML::Node& def,
+                         YAML::Node* mountpoint_node) {
+  const std::string expected = " (expected mountpoint, sources, options)";
+  if (def.IsNull()) return ErrorAt(key, "mount '" + spec->name + "' has no definition" + expected);
+  if (!def.IsMap()) return ErrorAt(def, "mount '" + spec->name + "' must be a mapping" + expected);
+  bool has_mountpoint = false, has_sources = false, has_options = false;
+  for (auto it = def.begin(); it != def.end(); ++it) {
+    MAPFS_ASSIGN_OR_RETURN(std::string name, KeyName(it->first, "a key"));
+    if (name == "mountpoint") {
+      if (has_mountpoint) return ErrorAt(it->first, "duplicate key 'mountpoint'");
+      has_mountpoint = true;
+      MAPFS_ASSIGN_OR_RETURN(spec->mountpoint, ResolvePath(it->first, it->second, "a path"));
+      if (spec->mountpoint == "/") return ErrorAt(it->second, "the mountpoint cannot be '/'");
+      mountpoint_node->reset(it->second);
+    } else if (name == "sources") {
+      if (has_sources) return ErrorAt(it->first, "duplicate key 'sources'");
+      has_sources = true;
+      MAPFS_RETURN_IF_ERROR(ReadSources(spec, it->first, it->second));
+    } else if (name == "options") {
+      if (has_options) return ErrorAt(it->first, "duplicate key 'options'");
+      has_options = true;
+      // An empty `options:` means the defaults, like `options: {}`.
+      if (it->second.IsNull()) continue;
+      if (!it->second.IsMap()) {
+        return ErrorAt(it->second, "'options' must be a mapping of option names to values");
+      }
+      MAPFS_RETURN_IF_ERROR(ReadOptions(&spec->options, it->second));
+    } else {
+      return ErrorAt(it->first, "unknown key '" + name + "'" + expected);
+    }
+  }
+  if (!has_mountpoint) return ErrorAt(key, "mount '" + spec->name + "' has no 'mountpoint'");
+  if (!has_sources) return ErrorAt(key, "mount '" + spec->name + "' has no 'sources'");
+  return Status::OK();
+}
+
+Status Loader::ReadSources(MountSpec* spec, const YAML::Node& key, const YAML::Node& sources) {
+  if (sources.IsNull()) return ErrorAt(key, "'sources' is empty");
+  if (!sources.IsMap()) {
+    return ErrorAt(sources, "'sources' must be a mapping of names to segment paths");
+  }
+  if (sources.size() == 0) return ErrorAt(sources, "'sources' defines no source");
+  std::vector<YAML::Node> keys;
+  for (auto it = sources.begin(); it != sources.end(); ++it) {
+    MAPFS_ASSIGN_OR_RETURN(std::string name, KeyName(it->first, "a source name"));
+    Status name_ok = CheckSourceName(name);
+    if (!name_ok.ok()) return ErrorAt(it->first, name_ok.message());
+    for (size_t i = 0; i < spec->sources.size(); ++i) {
+      if (spec->sources[i].name == name) {
+        return ErrorAt(it->first, "duplicate source '" + name + "' in mount '" + spec->name +
+                                      "' (first defined at " + Where(keys[i].Mark()) + ")");
+      }
+    }
+    MountSource source;
+    source.name = name;
+    source.where = Where(it->second.IsNull() ? it->first.Mark() : it->second.Mark());
+    MAPFS_ASSIGN_OR_RETURN(std::string text,
+                           ScalarText(it->first, it->second, "a path or shm://NAME"));
+    if (text.starts_with("shm://")) {
+      Result<SharedArrayUri> uri = SharedArrayUri::Parse(text);
+      if (!uri.ok()) return ErrorAt(it->second, uri.status().message());
+      source.kind = MountSource::Kind::kSharedArray;
+      source.path = uri->target;
+    } else if (size_t scheme = text.find("://");
+               scheme != std::string::npos && text.find('/') == scheme + 1) {
+      // Looks like a URI (no '/' before "://"), not a path with "://" in it.
+      return ErrorAt(it->second,
+                     "unsupported source '" + text + "' (expected a path or shm://NAME)");
+    } else {
+      MAPFS_ASSIGN_OR_RETURN(source.path, ResolvePath(it->first, it->second, "a path"));
+    }
+    spec->sources.push_back(std::move(source));
+    keys.push_back(it->first);
+  }
+  return Status::OK();
+}
+
+Status Loader::ReadOptions(MountOptions* options, const YAML::Node& node) {
+  std::vector<std::string> seen;
+  for (auto it = node.begin(); it != node.end(); ++it) {
+    MAPFS_ASSIGN_OR_RETURN(std::string name, KeyName(it->first, "an option name"));
+    for (const std::string& s : seen) {
+      if (s == name) return ErrorAt(it->first, "duplicate option '" + name + "'");
+    }
+    seen.push_back(name);
+    YAML::Node key = it->first, value = it->second;  // copies: `it->` yields a temporary
+    auto text = [&](const std::string& what) { return ScalarText(key, value, what); };
+    // Each check's message is prefixed with the value's position.
+    auto at_value = [&](const Status& s) { return ErrorAt(value, s.message()); };
+    if (name == "allow_other" || name == "default_permissions" || name == "debug") {
+      MAPFS_ASSIGN_OR_RETURN(std::string t, text("true or false"));
+      Result<bool> b = ParseBool(name, t);
+      if (!b.ok()) return at_value(b.status());
+      bool* field = name == "allow_other"           ? &options->allow_other
+                    : name == "default_permissions" ? &options->default_permissions
+                                                    : &options->debug;
+      *field = *b;
+    } else if (name == "uid" || name == "gid") {
+      MAPFS_ASSIGN_OR_RETURN(std::string t, text("a non-negative integer"));
+      Result<uint64_t> id = ParseUint(name, t, 0, kMaxId, "an integer from 0 to 4294967294");
+      if (!id.ok()) return at_value(id.status());
+      (name == "uid" ? options->uid : options->gid) = static_cast<uint32_t>(*id);
+    } else if (name == "mode") {
+      MAPFS_ASSIGN_OR_RETURN(std::string t, text("octal permission bits such as \"0444\""));
+      Result<uint32_t> mode = ParseMode(t);
+      if (!mode.ok()) return at_value(mode.status());
+      options->mode = *mode;
+    } else if (name == "cache_timeout") {
+      MAPFS_ASSIGN_OR_RETURN(std::string t, text("a non-negative number of seconds"));
+      Result<double> seconds = ParseSeconds(name, t);
+      if (!seconds.ok()) return at_value(seconds.status());
+      options->cache_timeout = *seconds;
+    } else if (name == "threads") {
+      MAPFS_ASSIGN_OR_RETURN(std::string t, text("an integer from 1 to 64"));
+      Result<uint64_t> n = ParseUint(name, t, 1, kMaxThreads, "an integer from 1 to 64");
+      if (!n.ok()) return at_value(n.status());
+      options->threads = static_cast<int>(*n);
+    } else {
+      return ErrorAt(key, "unknown option '" + name +
+                              "' (expected allow_other, uid, gid, mode, cache_timeout, "
+                              "threads, default_permissions, debug)");
+    }
+  }
+  return Status::OK();
+}
+
+Result<std::string> Loader::ResolvePath(const YAML::Node& key, const YAML::Node& value,
+                                        const std::string& what) const {
+  MAPFS_ASSIGN_OR_RETURN(std::string text, ScalarText(key, value, what));
+  const std::string& name = key.Scalar();
+  if (text.empty()) return ErrorAt(value, "'" + name + "' is an empty path");
+  if (text.find('\0') != std::string::npos) return ErrorAt(value, "path contains NUL");
+  // A shell would expand it; here it would silently name a directory "~".
+  if (text[0] == '~') return ErrorAt(value, "'~' is not expanded; write the full path");
+  fs::path p(text);
+  if (p.is_relative()) {
+    // Against the config file's directory, so a config keeps working from
+    // wherever it is loaded.
+    fs::path base = fs::path(filename_).parent_path();
+    if (base.is_relative()) {
+      std::error_code ec;
+      fs::path cwd = fs::current_path(ec);
+      if (ec) return ErrorAt(value, "cannot resolve relative path: " + ec.message());
+      base = cwd / base;
+    }
+    p = base / p;
+  }
+  std::string normal = p.lexically_normal().string();
+  while (normal.size() > 1 && normal.back() == '/') normal.pop_back();
+  return normal;
+}
+
+// Two mounts on one directory, or one inside another (whose tree is
+// read-only, so the inner mountpoint could not be made), cannot both mount.
+Status Loader::CheckMountpoints() const {
+  for (size_t i = 0; i < mounts_.size(); ++i) {
+    const MountSpec& b = mounts_[i].first;
+    for (size_t j = 0; j < i; ++j) {
+      const MountSpec& a = mounts_[j].first;
+      if (a.mountpoint == b.mountpoint) {
+        return ErrorAt(mounts_[i].second, "mountpoint " + b.mountpoint +
+                                              " is already used by mount '" + a.name + "' (" +
+                                              a.where + ")");
+      }
+      const MountSpec& outer = a.mountpoint.size() < b.mountpoint.size() ? a : b;
+      const MountSpec& inner = &outer == &a ? b : a;
+      if (inner.mountpoint.starts_with(outer.mountpoint + "/")) {
+        return ErrorAt(mounts_[i].second, "mountpoint " + inner.mountpoint + " of mount '" +
+                                              inner.name + "' is inside mountpoint " +
+                                              outer.mountpoint + " of mount '" + outer.name + "'");
+      }
+    }
+  }
+  return Status::OK();
+}
+
+}  // namespace
+
+const MountSpec* MountConfig::Find(std::string_view name) const {
+  for (const MountSpec& m : mounts) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+Result<MountConfig> ParseMountConfig(std::string_view yaml_text, std::string_view filename) {
+  return Loader(yaml_text, filename).Load();
+}
+
+Result<MountConfig> LoadMountConfig(const std::string& path) {
+  MAPFS_ASSIGN_OR_RETURN(MappedFile file, MappedFile::Open(path));
+  return ParseMountConfig(file.data(), path);
+}
+
+Result<std::vector<MountSpec>> SelectMounts(const MountConfig& config,
+                                            const std::vector<std::string>& names) {
+  if (names.empty()) return config.mounts;
+  std::vector<MountSpec> chosen;
+  for (size_t i = 0; i < names.size(); ++i) {
+    for (size_t j = 0; j < i; ++j) {
+      if (names[j] == names[i]) {
+        return Status::InvalidArgument(config.path + ": mount '" + names[i] + "' named twice");
+      }
+    }
+    const MountSpec* spec = config.Find(names[i]);
+    if (spec == nullptr) {
+      std::string known;
+      for (const MountSpec& m : config.mounts) known += (known.empty() ? "" : ", ") + m.name;
+      return Status::NotFound(config.path + ": no mount named '" + names[i] +
+                              "' (it has: " + known + ")");
+    }
+    chosen.push_back(*spec);
+  }
+  return chosen;
+}
+
+}  // namespace mapfs
