@@ -4,6 +4,7 @@
 #include <fuse_lowlevel.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -77,32 +78,51 @@ std::string FsName(const std::string& source) {
   return out;
 }
 
+// A FUSE daemon that died without unmounting leaves a mount that serves
+// nothing. Detach it (it cannot hold anyone's data); false if that failed.
+bool DetachStaleMount(const std::string& mountpoint) {
+  return (::geteuid() == 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) == 0) ||
+         LazyUnmountWithHelper(mountpoint);
+}
+
+Status StaleMountError(const std::string& mountpoint) {
+  return Status::IOError("mount point " + mountpoint +
+                             " is a stale FUSE mount (transport endpoint is not connected); "
+                             "run `fusermount3 -u " + mountpoint + "` and retry",
+                         ENOTCONN);
+}
+
 }  // namespace
 
 Status PrepareMountpoint(const std::string& mountpoint) {
   struct stat st;
+  bool stale = false;
   if (::stat(mountpoint.c_str(), &st) != 0) {
     if (errno != ENOTCONN) return Status::FromErrno("mount point " + mountpoint);
-    // A FUSE daemon died without unmounting. It serves nothing: detach it.
-    const bool cleaned = (::geteuid() == 0 && ::umount2(mountpoint.c_str(), MNT_DETACH) == 0) ||
-                         LazyUnmountWithHelper(mountpoint);
-    if (!cleaned || ::stat(mountpoint.c_str(), &st) != 0) {
-      return Status::IOError("mount point " + mountpoint +
-                                 " is a stale FUSE mount (transport endpoint is not connected); "
-                                 "run `fusermount3 -u " + mountpoint + "` and retry",
-                             ENOTCONN);
+    stale = true;
+  } else {
+    struct stat parent;
+    const std::string up = mountpoint + "/..";
+    if (::stat(up.c_str(), &parent) == 0 &&
+        (parent.st_dev != st.st_dev || parent.st_ino == st.st_ino)) {
+      // The kernel may answer stat from its cache for a dead daemon's mount;
+      // statfs always asks the filesystem.
+      struct statfs sfs;
+      if (::statfs(mountpoint.c_str(), &sfs) == 0 || errno != ENOTCONN) {
+        return Status::AlreadyExists("mount point " + mountpoint +
+                                     " is already a mount point; unmount it first");
+      }
+      stale = true;
+    }
+  }
+  if (stale) {
+    if (!DetachStaleMount(mountpoint) || ::stat(mountpoint.c_str(), &st) != 0) {
+      return StaleMountError(mountpoint);
     }
     std::fprintf(stderr, "mapfs: note: detached a stale mount at %s\n", mountpoint.c_str());
   }
   if (!S_ISDIR(st.st_mode)) {
     return Status::IOError("mount point " + mountpoint + " is not a directory", ENOTDIR);
-  }
-  struct stat parent;
-  const std::string up = mountpoint + "/..";
-  if (::stat(up.c_str(), &parent) == 0 &&
-      (parent.st_dev != st.st_dev || parent.st_ino == st.st_ino)) {
-    return Status::AlreadyExists("mount point " + mountpoint +
-                                 " is already a mount point; unmount it first");
   }
   return Status::OK();
 }
