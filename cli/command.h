@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "mapfs/status.h"
+#include "mapfs/types.h"
 
 namespace mapfs::cli {
 
@@ -26,6 +27,15 @@ int& ExitCode();
 // Prints "mapfs: <message>" to stderr and records exit code 1.
 void Fail(const Status& status);
 void Fail(std::string_view message);
+
+// Loads a schema YAML file and finds the struct named `type_name` in it;
+// the error names the file and the missing struct.
+struct SchemaAndType {
+  Schema schema;
+  int struct_index;
+};
+Result<SchemaAndType> LoadSchemaAndType(const std::string& schema_path,
+                                        const std::string& type_name);
 
 }  // namespace mapfs::cli
 

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "command.h"
+#include "mapfs/schema_yaml.h"
 
 namespace mapfs::cli {
 
@@ -21,6 +22,16 @@ void Fail(const Status& status) { Fail(status.message()); }
 void Fail(std::string_view message) {
   std::cerr << "mapfs: " << message << "\n";
   ExitCode() = 1;
+}
+
+Result<SchemaAndType> LoadSchemaAndType(const std::string& schema_path,
+                                        const std::string& type_name) {
+  MAPFS_ASSIGN_OR_RETURN(Schema schema, LoadSchemaYaml(schema_path));
+  auto index = schema.FindStruct(type_name);
+  if (!index) {
+    return Status::InvalidArgument(schema_path + ": no struct named '" + type_name + "'");
+  }
+  return SchemaAndType{std::move(schema), *index};
 }
 
 }  // namespace mapfs::cli

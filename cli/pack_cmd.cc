@@ -8,7 +8,6 @@
 #include "command.h"
 #include "mapfs/json_input.h"
 #include "mapfs/record.h"
-#include "mapfs/schema_yaml.h"
 
 namespace mapfs::cli {
 namespace {
@@ -29,16 +28,13 @@ void AppendHex(std::string* out, std::string_view bytes) {
 }
 
 int RunPack(const PackOptions& opt) {
-  auto schema = LoadSchemaYaml(opt.schema_path);
-  if (!schema.ok()) {
-    Fail(schema.status());
+  auto loaded = LoadSchemaAndType(opt.schema_path, opt.type_name);
+  if (!loaded.ok()) {
+    Fail(loaded.status());
     return 1;
   }
-  auto type = schema->FindStruct(opt.type_name);
-  if (!type) {
-    Fail(opt.schema_path + ": no struct named '" + opt.type_name + "'");
-    return 1;
-  }
+  const Schema* schema = &loaded->schema;
+  const int* type = &loaded->struct_index;
   std::ifstream file;
   std::istream* in = &std::cin;
   std::string input_name = opt.input == "-" ? "<stdin>" : opt.input;
