@@ -73,7 +73,19 @@ Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string
   p.temp_dir = std::move(options.temp_dir);
   p.dedup = options.dedup;
   p.record_name = std::move(options.record_name);
-  if (options.key_field >= 0) p.key_label = "field \"" + root.fields[options.key_field].name + "\": ";
+  if (options.key_field >= 0) {
+    p.key_label = "field \"" + root.fields[options.key_field].name + "\": ";
+    if (key_kind == KeyKind::kGeneric) {
+      // The schema outlives the builder (a documented requirement of Create).
+      const Type* type = &root.fields[options.key_field].type;
+      p.describe_key = [&schema, type](std::string_view key) {
+        std::string json;
+        auto view = ViewValue(schema, *type, key);
+        if (!view.ok() || !RenderJson(*view, &json).ok()) return std::string("<unprintable>");
+        return json;
+      };
+    }
+  }
   MAPFS_ASSIGN_OR_RETURN(b->writer_, SegmentWriter::Create(std::move(p)));
   return b;
 }

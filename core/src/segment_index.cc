@@ -81,7 +81,7 @@ Status SegmentWriter::SpillRun() {
   const uint64_t begin = runs_->size();
   MAPFS_RETURN_IF_ERROR(runs_->Append(tuples_.data(), tuples_.size() * sizeof(IndexTuple)));
   run_bounds_.emplace_back(begin, runs_->size());
-  tuples_.clear();
+  tuples_.clear();  // keeps the reserved capacity for the next run
   return Status::OK();
 }
 
@@ -102,6 +102,7 @@ std::string SegmentWriter::DescribeKey(std::string_view key) const {
     std::memcpy(&v, key.data(), 8);
     return std::to_string(v);
   }
+  if (p_.describe_key) return p_.describe_key(key);
   std::string out;
   if (p_.key_kind == KeyKind::kStr) {
     out = "\"" + std::string(key.substr(0, kMaxShown)) + "\"";

@@ -150,6 +150,8 @@ class SegmentWriter {
     std::function<std::string(uint64_t record_id)> record_name;
     // Put before "duplicate key ..." (e.g. "field \"name\": ").
     std::string key_label;
+    // Renders generic key bytes for errors; default hex.
+    std::function<std::string(std::string_view key)> describe_key;
   };
   static Result<std::unique_ptr<SegmentWriter>> Create(Params params);
   ~SegmentWriter();
@@ -182,10 +184,12 @@ class SegmentWriter {
   size_t max_tuples_ = 0;
   std::unique_ptr<internal::SpillFile> runs_;
   std::vector<std::pair<uint64_t, uint64_t>> run_bounds_;  // [begin, end) bytes in runs_
+  // 16 bytes, so the table (kDedupSlots) stays in L2: probing it is on the
+  // path of every record.
   struct DedupSlot {
-    uint64_t hash = 0;
+    uint32_t hash = 0;  // high half of the item's xxh3
+    uint32_t size = 0;  // item bytes; 0 = empty slot
     uint64_t item_offset = 0;
-    uint64_t size = 0;  // item bytes; 0 = empty slot
   };
   std::vector<DedupSlot> dedup_;
   std::string scratch_;

@@ -13,7 +13,7 @@ namespace mapfs {
 namespace sf = segment_format;
 
 namespace {
-constexpr size_t kDedupSlots = size_t{1} << 16;
+constexpr size_t kDedupSlots = size_t{1} << 14;
 const char kZeros[sf::kSectionAlign] = {};
 
 uint32_t SectionCountFor(CollectionKind kind) {
@@ -49,6 +49,9 @@ Result<std::unique_ptr<SegmentWriter>> SegmentWriter::Create(Params params) {
     MAPFS_ASSIGN_OR_RETURN(w->runs_, internal::SpillFile::Create(dir));
   }
   w->max_tuples_ = std::max<size_t>(1024, params.memory_budget / sizeof(IndexTuple));
+  // Reserved once (untouched pages cost no memory): growing by doubling would
+  // briefly hold 1.5x the budget and could overshoot it.
+  if (keyed) w->tuples_.reserve(w->max_tuples_);
   if (params.dedup) w->dedup_.resize(kDedupSlots);
   w->p_ = std::move(params);
 
@@ -90,7 +93,7 @@ Status SegmentWriter::WriteItem(std::string_view key, std::string_view record,
   if (!dedup_.empty()) {
     content_hash = XXH3_64bits(scratch_.data(), scratch_.size());
     slot = &dedup_[content_hash & (kDedupSlots - 1)];
-    if (slot->size == scratch_.size() && slot->hash == content_hash) {
+    if (slot->size == scratch_.size() && slot->hash == (content_hash >> 32)) {
       // Same hash and size: compare the bytes before sharing the item.
       std::string old(scratch_.size(), '\0');
       MAPFS_RETURN_IF_ERROR(data_->ReadBack(slot->item_offset, old.data(), old.size()));
@@ -105,7 +108,10 @@ Status SegmentWriter::WriteItem(std::string_view key, std::string_view record,
     return Status::NotSupported(p_.path + ": data section exceeds 8 TiB");
   }
   MAPFS_RETURN_IF_ERROR(data_->Append(scratch_.data(), scratch_.size()));
-  if (slot != nullptr) *slot = DedupSlot{content_hash, *item_offset, scratch_.size()};
+  if (slot != nullptr && scratch_.size() <= UINT32_MAX) {
+    *slot = DedupSlot{static_cast<uint32_t>(content_hash >> 32),
+                      static_cast<uint32_t>(scratch_.size()), *item_offset};
+  }
   return Status::OK();
 }
 

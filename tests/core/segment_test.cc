@@ -194,6 +194,18 @@ TEST(Segment, DuplicateKeyNamesBothRecordsAndTheField) {
   EXPECT_EQ(st.message(), "in.jsonl:3: field \"name\": duplicate key \"x\", first at in.jsonl:1");
 }
 
+TEST(Segment, DuplicateGenericKeyIsShownAsJson) {
+  testing::TempDir dir;
+  Schema schema = KvSchema();
+  auto b = SegmentBuilder::Create(dir.File("m"), schema, 0,
+                                  Opts(CollectionKind::kMapping, schema, "pair"));
+  ASSERT_TRUE(b.ok());
+  ASSERT_TRUE((*b)->AddAll(std::vector<Value>{Kv("x", 1, 4), Kv("x", 2, 7)}).ok());
+  Status st = (*b)->Finish();
+  EXPECT_NE(st.message().find("field \"pair\": duplicate key [\"x\",1]"), std::string::npos)
+      << st.message();
+}
+
 TEST(Segment, FromMemoryReadsTheSameBytes) {
   testing::TempDir dir;
   Schema schema = KvSchema();

@@ -5,8 +5,9 @@
 // output. Only (key hash, item offset, record id) tuples, 24 bytes each, stay
 // in memory; when they reach the memory budget they are sorted and spilled as
 // a run to an unnamed temp file, and Finish() k-way merges the runs into the
-// index. Peak memory is about memory_budget + 4 MiB of buffers and dedup table
-// + the record ids of the most frequent multimap key, whatever the input size.
+// index. Peak memory is about memory_budget + 16 MiB of I/O buffers and the
+// dedup table + 4 bytes per record of the most frequent multimap key (or
+// approximate hash group), whatever the input size.
 // The output appears only when Finish() succeeds; the same input gives the same
 // bytes (independent of the budget).
 //
@@ -47,8 +48,8 @@ struct SegmentOptions {
   size_t memory_budget = size_t{256} << 20;
   // Where spill runs go; empty = the output's directory.
   std::string temp_dir;
-  // Store identical items (key + record bytes) once, via a table of the last
-  // 65536 distinct items' hashes.
+  // Store identical items (key + record bytes) once, found through a
+  // direct-mapped table of 16384 recent items' hashes (256 KiB).
   bool dedup = true;
   // Names record `record_id` (0-based, input order) in error messages, e.g.
   // "people.jsonl:7"; default "<path>: record N".
@@ -59,6 +60,7 @@ class SegmentWriter;  // core/src/segment_internal.h
 
 class SegmentBuilder {
  public:
+  // `schema` must outlive the builder.
   static Result<std::unique_ptr<SegmentBuilder>> Create(const std::string& path,
                                                         const Schema& schema,
                                                         int root_struct_index,
