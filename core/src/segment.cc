@@ -158,6 +158,28 @@ Result<Segment::RecordIds> Segment::Candidates(std::string_view key) const {
   return internal::RangeAt(layout_, *ordinal);
 }
 
+// A stored str or uint key must equal the record's key field.
+Status Segment::VerifyKeyField(uint64_t i, std::string_view key, std::string_view record,
+                               const View& view) const {
+  if (layout_.key_field_index < 0 || key.empty() ||
+      (layout_.key_kind != KeyKind::kStr && layout_.key_kind != KeyKind::kUInt)) {
+    return Status::OK();
+  }
+  MAPFS_ASSIGN_OR_RETURN(View field, view.Field(layout_.key_field_index));
+  bool same = false;
+  if (!field.is_null() && layout_.key_kind == KeyKind::kStr && field.kind() == TypeKind::kStr) {
+    same = field.as_str() == key;
+  } else if (!field.is_null() && layout_.key_kind == KeyKind::kUInt && IsIntKind(field.kind()) &&
+             !field.is_negative_int()) {
+    const uint64_t v = field.as_uint();
+    same = key.size() == 8 && std::memcmp(key.data(), &v, 8) == 0;
+  }
+  if (same) return Status::OK();
+  return internal::SegmentCorruption(
+      layout_, static_cast<uint64_t>(record.data() - reinterpret_cast<const char*>(layout_.base)),
+      "record " + std::to_string(i) + ": key field differs from the stored key");
+}
+
 Status Segment::Verify() const {
   MAPFS_RETURN_IF_ERROR(internal::VerifyLayout(layout_));
   for (uint64_t i = 0; i < layout_.record_count; ++i) {
@@ -170,6 +192,7 @@ Status Segment::Verify() const {
       return internal::SegmentCorruption(layout_, at,
                                          "record " + std::to_string(i) + ": " + st.message());
     }
+    MAPFS_RETURN_IF_ERROR(VerifyKeyField(i, item.key, item.record, *v));
     if (layout_.key_kind == KeyKind::kGeneric && !item.key.empty()) {
       Result<View> kv = KeyView(item.key);
       Status kst = kv.ok() ? mapfs::Verify(*kv) : kv.status();

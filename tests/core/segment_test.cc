@@ -206,6 +206,26 @@ TEST(Segment, DuplicateGenericKeyIsShownAsJson) {
       << st.message();
 }
 
+TEST(Segment, VerifyCatchesAKeyThatDiffersFromItsField) {
+  testing::TempDir dir;
+  Schema schema = KvSchema();
+  auto b = SegmentBuilder::Create(dir.File("m"), schema, 0,
+                                  Opts(CollectionKind::kMapping, schema, "name"));
+  ASSERT_TRUE(b.ok());
+  auto packed = Pack(schema, 0, Kv("x", 1, 1));
+  ASSERT_TRUE(packed.ok());
+  ASSERT_TRUE((*b)->AddPacked("x", *packed).ok());
+  ASSERT_TRUE((*b)->AddPacked("not-x", *packed).ok());
+  ASSERT_TRUE((*b)->Finish().ok());
+  auto seg = Segment::Open(dir.File("m"));
+  ASSERT_TRUE(seg.ok());
+  Status st = seg->Verify();
+  EXPECT_TRUE(st.IsCorruption());
+  EXPECT_NE(st.message().find("record 1: key field differs from the stored key"),
+            std::string::npos)
+      << st.message();
+}
+
 TEST(Segment, FromMemoryReadsTheSameBytes) {
   testing::TempDir dir;
   Schema schema = KvSchema();

@@ -176,6 +176,8 @@ class Segment {
   Segment() = default;
   static Result<Segment> FromLayout(internal::SegmentLayout layout);
   Result<std::optional<Entry>> FindRaw(std::string_view key) const;
+  Status VerifyKeyField(uint64_t i, std::string_view key, std::string_view record,
+                        const View& view) const;
 
   std::unique_ptr<MappedFile> file_;  // null for FromMemory
   std::unique_ptr<Schema> schema_;    // stable address: Views point at it
