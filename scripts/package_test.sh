@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# The package's CI step (scripts/test.sh): builds the .deb (scripts/package.sh
+# [BUILD_DIR]), installs it with dpkg, checks what it ships and that
+# /usr/bin/mapfs runs, builds and runs packaging/client_example against the
+# INSTALLED files twice (CMake find_package(mapfs), then pkg-config), and
+# removes the package. Needs root. Idempotent: a mapfs package already
+# installed (say by an interrupted run) is removed first, and on any exit the
+# package is removed and the scratch directory deleted.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" -eq 0 ] || { echo "package_test: needs root (dpkg -i)" >&2; exit 1; }
+root=$PWD
+scratch=$(mktemp -d)
+cleanup() {
+  if dpkg-query -W -f='${Status}' mapfs 2>/dev/null | grep -q "install ok installed"; then
+    dpkg -r mapfs >/dev/null || true
+  fi
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+cleanup
+mkdir -p "$scratch"
+
+echo "== package"
+deb=$(scripts/package.sh "${1:-build}" | tail -n 1)
+echo "$deb"
+
+echo "== install"
+dpkg -i "$deb" >/dev/null
+multiarch=$(dpkg-architecture -qDEB_HOST_MULTIARCH 2>/dev/null || gcc -print-multiarch)
+for f in /usr/bin/mapfs /usr/lib/"$multiarch"/libmapfs.a /usr/include/mapfs/status.h \
+         /usr/include/mapfs/segment.h /usr/lib/"$multiarch"/pkgconfig/mapfs.pc \
+         /usr/lib/"$multiarch"/cmake/mapfs/mapfs-config.cmake \
+         /usr/lib/"$multiarch"/cmake/mapfs/mapfs-config-version.cmake \
+         /usr/lib/"$multiarch"/cmake/mapfs/mapfs-targets.cmake \
+         /usr/share/man/man1/mapfs.1.gz /usr/lib/systemd/system/mapfs@.service \
+         /usr/share/mapfs/sample/schema.yaml /usr/share/mapfs/sample/people.jsonl \
+         /usr/share/doc/mapfs/examples/mounts.example.yaml; do
+  dpkg -S "$f" >/dev/null || { echo "package_test: $f is not in the package" >&2; exit 1; }
+done
+/usr/bin/mapfs --version
+[ "$(/usr/bin/mapfs --version)" = "mapfs $(dpkg-query -W -f='${Version}' mapfs | sed 's/-[^-]*$//')" ]
+# The man page renders without groff warnings (where man-db is installed).
+if command -v man >/dev/null; then
+  warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l /usr/share/man/man1/mapfs.1.gz 2>&1 >/dev/null)
+  [ -z "$warnings" ] || { echo "package_test: man page: $warnings" >&2; exit 1; }
+fi
+
+echo "== the installed command on the installed sample"
+/usr/bin/mapfs pack --schema /usr/share/mapfs/sample/schema.yaml --type Person \
+  /usr/share/mapfs/sample/people.jsonl | grep -q '"name":"Ada Lovelace"'
+
+expected='{"name":"Ada","age":36,"langs":["en","fr"]}'
+echo "== client via find_package(mapfs)"
+cp -r packaging/client_example "$scratch/src"
+cmake -S "$scratch/src" -B "$scratch/cmake-build" -G Ninja >/dev/null
+found=$(sed -n 's/^mapfs_DIR:PATH=//p' "$scratch/cmake-build/CMakeCache.txt")
+[ "$found" = "/usr/lib/$multiarch/cmake/mapfs" ] ||
+  { echo "package_test: find_package(mapfs) used $found" >&2; exit 1; }
+cmake --build "$scratch/cmake-build" >/dev/null
+out=$("$scratch/cmake-build/mapfs_client_example" "$scratch/cmake.mapfs")
+[ "$out" = "$expected" ] || { echo "package_test: client printed $out" >&2; exit 1; }
+echo "$out"
+
+echo "== client via pkg-config"
+[ "$(pkg-config --variable=pcfiledir mapfs)" = "/usr/lib/$multiarch/pkgconfig" ]
+# shellcheck disable=SC2046  # the flags are meant to split
+g++ -std=c++20 -O1 -o "$scratch/pc_client" "$scratch/src/client.cc" \
+    $(pkg-config --cflags --libs mapfs)
+out=$("$scratch/pc_client" "$scratch/pc.mapfs")
+[ "$out" = "$expected" ] || { echo "package_test: client printed $out" >&2; exit 1; }
+echo "$out"
+cmp "$scratch/cmake.mapfs" "$scratch/pc.mapfs"
+
+echo "== remove"
+dpkg -r mapfs >/dev/null
+[ ! -e /usr/bin/mapfs ] && [ ! -e /usr/include/mapfs ]
+cd "$root"
+echo "package_test: ok"
