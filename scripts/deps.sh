@@ -4,9 +4,10 @@ set -euo pipefail
 packages=(
   cmake ninja-build g++ pkg-config clang libclang-rt-14-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libyaml-cpp-dev libcli11-dev libxxhash-dev nlohmann-json3-dev libboost-dev
+  libyaml-cpp-dev libcli11-dev libxxhash-dev libsimdjson-dev nlohmann-json3-dev libboost-dev
   libfmt-dev libspdlog-dev libfuse3-dev fuse3 liblmdb-dev
   python3-pytest python3-numpy squashfs-tools squashfuse
+  dpkg-dev file man-db
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README, .ci/run): installs dependencies, builds the release,
 # sanitizer and fuzzer trees, runs GoogleTest via ctest in both, each fuzzer for
-# a fixed count, and the pytest integration suite that mounts for real.
+# a fixed count, checks the Debian package, and runs the pytest integration
+# suite that mounts for real.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -24,6 +25,9 @@ for fuzzer in build-fuzz/tests/fuzz/*_fuzz; do
   "$fuzzer" -runs="${MAPFS_FUZZ_RUNS:-200000}" -max_len=4096 -seed=1 "$corpus" 2>&1 | tail -n 2
   rm -rf "$corpus"
 done
+
+echo "== Debian package (build, install, native client via find_package and pkg-config, remove)"
+scripts/package_test.sh build
 
 echo "== integration tests (pytest, real mounts)"
 export MAPFS_BIN="$PWD/build/cli/mapfs"
