@@ -9,7 +9,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <set>
 
+#include "array_source.h"
 #include "content.h"
 #include "mapfs/text_format.h"
 #include "name_escape.h"
@@ -100,10 +102,28 @@ const Type* KeyFieldType(const Segment& seg) {
 Tree::~Tree() = default;
 
 Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source, TreeOptions options) {
-  struct stat st;
-  if (::stat(source.c_str(), &st) != 0) return Status::FromErrno(source);
   std::unique_ptr<Tree> tree(new Tree());
   tree->cache_ = std::make_unique<RenderCache>(options.render_cache_bytes);
+  std::optional<std::string> array_uri;
+  struct stat st;
+  if (IsArrayUri(source)) {
+    array_uri = source;
+  } else {
+    if (::stat(source.c_str(), &st) != 0) return Status::FromErrno(source);
+    if (!S_ISDIR(st.st_mode) && HasArrayMagic(source)) array_uri = "file://" + source;
+  }
+  if (array_uri) {
+    // One array is a mount root holding one file: slot 1 of a directory.
+    MAPFS_ASSIGN_OR_RETURN(SharedArrayUri uri, SharedArrayUri::Parse(*array_uri));
+    tree->single_ = false;
+    tree->sources_.push_back(nullptr);
+    tree->sources_.push_back(OpenArraySource(uri));
+    const Source& src = *tree->sources_[1];
+    if (!src.status.ok()) return src.status;  // the whole mount: refuse it now
+    tree->root_mtime_ = src.mtime;
+    tree->live_ = true;
+    return tree;
+  }
   tree->root_mtime_ = MtimeOf(st);
   if (!S_ISDIR(st.st_mode)) {
     tree->single_ = true;
@@ -119,21 +139,36 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source, TreeOptions 
     if (dir == nullptr) return Status::FromErrno(source);
     while (dirent* e = ::readdir(dir)) {
       std::string_view name(e->d_name);
-      if (name.size() > kSuffix.size() && name.ends_with(kSuffix)) names.emplace_back(name);
+      if (name != "." && name != "..") names.emplace_back(name);
     }
     ::closedir(dir);
   }
   std::sort(names.begin(), names.end());
-  if (names.size() + 1 > kMaxSlots) {
-    return Status::InvalidArgument(source + ": more than " + std::to_string(kMaxSlots - 1) +
-                                   " segments in one directory");
-  }
   tree->sources_.push_back(nullptr);  // slot 0 is the mount root
+  std::set<std::string, std::less<>> shown;
   for (const std::string& file : names) {
     const std::string path = source + "/" + file;
-    struct stat fst;
-    if (::stat(path.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
-    tree->sources_.push_back(OpenSource(file.substr(0, file.size() - kSuffix.size()), path));
+    std::unique_ptr<Source> src;
+    if (file.size() > kSuffix.size() && file.ends_with(kSuffix)) {
+      struct stat fst;
+      if (::stat(path.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
+      src = OpenSource(file.substr(0, file.size() - kSuffix.size()), path);
+    } else if (HasArrayMagic(path)) {
+      Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
+      if (!uri.ok()) continue;
+      src = OpenArraySource(*uri);
+    } else {
+      continue;
+    }
+    // One node per name: a later file whose name is taken ("x.mapfs" and an
+    // array "x.npy.mapfs", two arrays "x.a" and "x.b") is left out.
+    if (!shown.insert(src->name).second) continue;
+    if (tree->sources_.size() == kMaxSlots) {
+      return Status::InvalidArgument(source + ": more than " + std::to_string(kMaxSlots - 1) +
+                                     " segments and arrays in one directory");
+    }
+    tree->live_ = tree->live_ || src->is_array;
+    tree->sources_.push_back(std::move(src));
   }
   return tree;
 }
@@ -173,6 +208,14 @@ Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
   if (id.slot >= sources_.size()) return Status::NotFound("no such source");
   const Source& src = *sources_[id.slot];
   n.src = &src;
+  if (src.is_array) {
+    if (id.anchor != Anchor::kCollection || id.id != kCollectionDir || id.depth != 0) {
+      return Status::NotFound("no such node");
+    }
+    if (!src.array) return src.status;
+    n.kind = Node::Kind::kArray;
+    return n;
+  }
   if (id.anchor == Anchor::kCollection) {
     if (id.depth != 0) return Status::NotFound("no such node");
     switch (id.id) {
@@ -277,6 +320,10 @@ Result<NodeAttr> Tree::AttrOf(const Node& node) const {
     case Node::Kind::kSchema: a.size = node.src->schema_yaml.size(); break;
     case Node::Kind::kInfo: a.size = node.src->info_json.size(); break;
     case Node::Kind::kSegment: a.size = node.src->seg->file_size(); break;
+    case Node::Kind::kArray:
+      a.size = node.src->npy_header.size() + node.src->array->data_size();
+      a.live = true;
+      break;
     case Node::Kind::kJson: {
       MAPFS_ASSIGN_OR_RETURN(auto json, JsonOf(node));
       a.size = json->size();
@@ -478,6 +525,19 @@ void Slice(std::string_view data, uint64_t offset, size_t size, ReadReply* out) 
   out->pieces[0] = offset >= data.size() ? std::string_view() : data.substr(offset, size);
 }
 
+// Points the reply at bytes [offset, offset + size) of `header` then `data`.
+void SliceNpy(std::string_view header, std::string_view data, uint64_t offset, size_t size,
+              ReadReply* out) {
+  if (offset < header.size()) {
+    out->pieces[0] = header.substr(offset, size);
+    const size_t rest = size - out->pieces[0].size();
+    out->pieces[1] = data.substr(0, rest);
+    out->count = 2;
+  } else {
+    Slice(data, offset - header.size(), size, out);
+  }
+}
+
 }  // namespace
 
 Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
@@ -490,6 +550,14 @@ Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
     case Node::Kind::kJson: {
       MAPFS_ASSIGN_OR_RETURN(out->shared, JsonOf(node));
       Slice(*out->shared, offset, size, out);
+      break;
+    }
+    case Node::Kind::kArray: {
+      // Live: another process may be writing these bytes as they are copied.
+      const std::span<const std::byte> data = node.src->array->bytes();
+      SliceNpy(node.src->npy_header,
+               std::string_view(reinterpret_cast<const char*>(data.data()), data.size()),
+               offset, size, out);
       break;
     }
     case Node::Kind::kValue: {
@@ -506,16 +574,7 @@ Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
         }
         case FileForm::kNdArray: {
           out->owned = NpyHeader(v);
-          const std::string_view header = out->owned;
-          const std::string_view data = v.ndarray_data();
-          if (offset < header.size()) {
-            out->pieces[0] = header.substr(offset, size);
-            const size_t rest = size - out->pieces[0].size();
-            out->pieces[1] = data.substr(0, rest);
-            out->count = 2;
-          } else {
-            Slice(data, offset - header.size(), size, out);
-          }
+          SliceNpy(out->owned, v.ndarray_data(), offset, size, out);
           break;
         }
       }

@@ -5,11 +5,16 @@
 // SOURCE is a segment file (its collection is the root) or a directory of
 // them (one subdirectory per `*.mapfs` file, named without the suffix). A
 // source that fails to open still appears; everything inside it is EIO.
+// SOURCE may also be a shared array (`shm://name`, `file://path`, or a path
+// to a shared-array file): the root then holds one file `<name>.npy`; inside
+// a directory, shared-array files appear as `<stem>.npy` files.
 //
 // Thread-safety: every method may be called from any number of threads. The
-// segments are immutable; the only shared mutable state is the InodeTable of
-// deep nodes and the RenderCache, both internally locked. Memory does not grow
-// with the number of records: nodes are computed from inode numbers on demand.
+// segments are immutable (a shared array's data is not: it is read live, as
+// other processes write it); the only shared mutable state is the InodeTable
+// of deep nodes and the RenderCache, both internally locked. Memory does not
+// grow with the number of records: nodes are computed from inode numbers on
+// demand.
 //
 //   MAPFS_ASSIGN_OR_RETURN(auto tree, Tree::Open("people.mapfs"));
 //   MAPFS_ASSIGN_OR_RETURN(NodeAttr rec, tree->Lookup(kRootIno, "0"));
@@ -43,6 +48,9 @@ struct NodeAttr {
   bool is_dir = false;
   uint64_t size = 0;  // exact file size; 0 for directories
   timespec mtime{};   // the source file's
+  // The content may change while mounted (shared arrays): readers must not
+  // be served page-cache contents from before their open.
+  bool live = false;
 };
 
 // The bytes of one read: up to two pieces (a .npy header, then data), each
@@ -81,6 +89,8 @@ class Tree {
   // The kernel dropped `n` lookups of `ino` (a no-op for compact numbers).
   void Forget(uint64_t ino, uint64_t n);
 
+  // True if some file is live (NodeAttr::live): the mount must see opens.
+  bool has_live_files() const { return live_; }
   // Number of deep nodes currently remembered (for tests and stats).
   size_t remembered_nodes() const { return table_.size(); }
   // The segment in slot `i` (null if it failed to open); 0 is the only slot
@@ -110,6 +120,7 @@ class Tree {
   Status CorruptNode(const Node& node, const Status& st) const;
 
   bool single_ = true;
+  bool live_ = false;
   std::vector<std::unique_ptr<Source>> sources_;  // by slot
   timespec root_mtime_{};
   std::unique_ptr<RenderCache> cache_;

@@ -48,11 +48,19 @@ Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& 
       for (uint64_t slot = pos + 1; slot < sources_.size(); ++slot) {
         NodeId child;
         child.slot = static_cast<uint32_t>(slot);
+        const Source& src = *sources_[slot];
         NodeAttr a;
+        if (src.is_array) {
+          // readdirplus hands this size to the kernel; an array that failed
+          // to attach is listed with size 0 and answers EIO when used.
+          Result<Node> array = ResolveId(child);
+          Result<NodeAttr> attr = array.ok() ? AttrOf(*array) : array.status();
+          if (attr.ok()) a = *attr;
+        }
         a.ino = EncodeCompact(child);
-        a.is_dir = true;
-        a.mtime = sources_[slot]->mtime;
-        if (!fill(sources_[slot]->name, a, slot + kDotEntries)) break;
+        a.is_dir = !src.is_array;
+        a.mtime = src.mtime;
+        if (!fill(src.name, a, slot + kDotEntries)) break;
       }
       return Status::OK();
     case Node::Kind::kCollection:

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "mapfs/segment.h"
+#include "mapfs/shared_array.h"
 #include "content.h"
 #include "tree.h"
 
@@ -21,10 +22,18 @@ struct Tree::Source {
   std::string schema_yaml;
   std::string info_json;
   timespec mtime{};
+  // A shared-array source is one file, `name` (already `<stem>.npy`): the
+  // .npy header, then the data read live from `array`, a read-only
+  // attachment (null when attaching failed; `status` says why).
+  bool is_array = false;
+  std::unique_ptr<SharedArray> array;
+  std::string npy_header;
 };
 
 struct Tree::Node {
-  enum class Kind { kMountRoot, kCollection, kSchema, kInfo, kSegment, kKeyDir, kValue, kJson };
+  enum class Kind {
+    kMountRoot, kCollection, kSchema, kInfo, kSegment, kKeyDir, kValue, kJson, kArray
+  };
   Kind kind = Kind::kMountRoot;
   NodeId id;
   const Source* src = nullptr;
