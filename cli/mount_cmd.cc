@@ -1,6 +1,7 @@
-// `mapfs mount SOURCE MOUNTPOINT [-o opts] [-f]`: shows segments as a
-// read-only directory tree (design §4, docs/layout.md). Thin: options are
-// parsed by fs/mount_options, the work is fs/mount's.
+// `mapfs mount SOURCE MOUNTPOINT [-o opts] [-f]`: shows segments (and
+// shared arrays, as .npy files) as a read-only directory tree (design §4,
+// docs/layout.md). Thin: options are parsed by fs/mount_options, the work is
+// fs/mount's.
 #include <memory>
 #include <string>
 #include <vector>
@@ -44,8 +45,11 @@ int RunMountCommand(const MountArgs& args) {
 void Register(CLI::App& app) {
   auto args = std::make_shared<MountArgs>();
   CLI::App* cmd = app.add_subcommand(
-      "mount", "Mount a segment file (or a directory of them) as a read-only directory tree");
-  cmd->add_option("source", args->source, "Segment file, or a directory of *.mapfs files")
+      "mount",
+      "Mount a segment file (or a directory of them) or a shared array as a read-only tree");
+  cmd->add_option("source", args->source,
+                  "Segment file, a directory of *.mapfs files, or a shared array "
+                  "(shm://NAME, file://PATH, or a path to a shared-array file)")
       ->required();
   cmd->add_option("mountpoint", args->mountpoint, "Empty directory to mount on")->required();
   cmd->add_option("-o", args->options,

@@ -57,7 +57,8 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
   if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-  conn->want &= ~static_cast<unsigned>(FUSE_CAP_AUTO_INVAL_DATA);  // the data never changes
+  // Sizes and mtimes never change; live files drop their pages at open instead.
+  conn->want &= ~static_cast<unsigned>(FUSE_CAP_AUTO_INVAL_DATA);
 }
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
@@ -150,7 +151,10 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   Result<NodeAttr> a = ctx.tree->GetAttr(ino);
   if (!a.ok()) return ReplyError(req, a.status());
   if (a->is_dir) return (void)fuse_reply_err(req, EISDIR);
-  fi->keep_cache = 1;
+  // Live files (shared arrays) open without keep_cache, so the kernel drops
+  // its cached pages and a new reader sees current data. Not direct_io: that
+  // would refuse the MAP_SHARED mappings np.load(mmap_mode="r") makes.
+  fi->keep_cache = a->live ? 0 : 1;
   fuse_reply_open(req, fi);
 }
 

@@ -137,6 +137,9 @@ Status RunMount(const std::string& source, const std::string& mountpoint,
   FuseContext ctx;
   ctx.tree = tree.get();
   ctx.options = options;
+  // No-open mode would keep stale pages of live files across opens; such
+  // mounts take opens so each one can drop them (docs/layout.md).
+  if (tree->has_live_files()) ctx.options.no_open = false;
   ctx.uid = options.uid.value_or(::getuid());
   ctx.gid = options.gid.value_or(::getgid());
 
