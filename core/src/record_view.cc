@@ -306,12 +306,6 @@ Result<View> ViewFactory::Make(const Schema* schema, const Type* t, const uint8_
   }
 }
 
-int64_t View::as_int() const {
-  if (width_ == 0) return base_value_;
-  if (IsSignedIntKind(type_->kind)) return LoadSigned(base_ + pos_, width_);
-  return static_cast<int64_t>(LoadUnsigned(base_ + pos_, width_));
-}
-
 uint64_t View::as_uint() const {
   if (width_ == 0) return static_cast<uint64_t>(base_value_);
   if (IsSignedIntKind(type_->kind)) return static_cast<uint64_t>(LoadSigned(base_ + pos_, width_));
@@ -375,7 +369,7 @@ bool View::HasField(int index) const {
   return base_[pos_ + index / 8] & (1u << (index % 8));
 }
 
-Result<View> View::Field(int index) const {
+Result<View> View::FieldSlow(int index) const {
   if (index < 0 || static_cast<uint64_t>(index) >= count_) {
     return Status::InvalidArgument("field index " + std::to_string(index) + " out of range");
   }

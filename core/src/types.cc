@@ -243,8 +243,6 @@ std::optional<DType> DTypeFromName(std::string_view name) {
   return std::nullopt;
 }
 
-bool IsIntKind(TypeKind k) { return k <= TypeKind::kUInt64; }
-bool IsSignedIntKind(TypeKind k) { return k <= TypeKind::kInt64; }
 bool IsFixedWidthKind(TypeKind k) { return FixedWidth(k) != 0; }
 size_t FixedWidth(TypeKind k) {
   switch (k) {

@@ -52,7 +52,7 @@ class View {
 
   // Scalars. as_int() serves every int kind whose value fits int64;
   // as_uint() every non-negative one; as_float() float32 and float64.
-  int64_t as_int() const;
+  int64_t as_int() const;  // inline below: the hot path of field reads
   uint64_t as_uint() const;
   bool is_negative_int() const;  // for int kinds: value < 0
   double as_float() const;
@@ -101,6 +101,7 @@ class View {
 
  private:
   friend class ViewFactory;
+  Result<View> FieldSlow(int index) const;
   const Schema* schema_ = nullptr;
   const Type* type_ = nullptr;
   const uint8_t* base_ = nullptr;
@@ -115,6 +116,56 @@ class View {
   // a struct's or tuple's first presence-bitmap word.
   int64_t base_value_ = 0;
 };
+
+// Reading a fixed-width field of a struct of up to 64 fields is the hot path
+// of every lookup; it is inline so that no View needs to be materialized.
+inline Result<View> View::Field(int index) const {
+  if (count_ <= 64 && static_cast<uint64_t>(index) < count_) {
+    uint64_t bits = static_cast<uint64_t>(base_value_);
+    if (!((bits >> index) & 1)) return View();
+    const StructDef& def = schema_->struct_def(type_->struct_index);
+    const StructLayout::Slot& s = def.layout.slots[index];
+    if (s.is_inline) {
+      View v;
+      v.schema_ = schema_;
+      v.type_ = &def.fields[index].type;
+      v.base_ = base_;
+      v.size_ = size_;
+      v.pos_ = static_cast<uint32_t>(
+          body_ + __builtin_popcountll(bits & s.before[0]) +
+          2 * __builtin_popcountll(bits & s.before[1]) +
+          4 * __builtin_popcountll(bits & s.before[2]) +
+          8 * __builtin_popcountll(bits & s.before[3]));
+      v.width_ = s.size;
+      return v;
+    }
+  }
+  return FieldSlow(index);
+}
+
+inline int64_t View::as_int() const {
+  if (width_ == 0) return base_value_;
+  const uint8_t* p = base_ + pos_;
+  bool is_signed = IsSignedIntKind(type_->kind);
+  switch (width_) {
+    case 1: return is_signed ? static_cast<int8_t>(p[0]) : static_cast<int64_t>(p[0]);
+    case 2: {
+      uint16_t u;
+      __builtin_memcpy(&u, p, 2);
+      return is_signed ? static_cast<int16_t>(u) : static_cast<int64_t>(u);
+    }
+    case 4: {
+      uint32_t u;
+      __builtin_memcpy(&u, p, 4);
+      return is_signed ? static_cast<int32_t>(u) : static_cast<int64_t>(u);
+    }
+    default: {
+      int64_t v;
+      __builtin_memcpy(&v, p, 8);
+      return v;
+    }
+  }
+}
 
 // What View::Elements() returns; holds a copy of the view, so a range over a
 // temporary stays valid for the whole loop.

@@ -48,8 +48,9 @@ std::string_view DTypeName(DType d);             // "float32"
 std::optional<DType> DTypeFromName(std::string_view name);
 std::string_view DTypeNumpyDescr(DType d);       // "<f4", "|b1", ...
 
-bool IsIntKind(TypeKind k);       // int8..uint64
-bool IsSignedIntKind(TypeKind k);
+// int8..uint64 (inline: on the field-read hot path).
+inline bool IsIntKind(TypeKind k) { return k <= TypeKind::kUInt64; }
+inline bool IsSignedIntKind(TypeKind k) { return k <= TypeKind::kInt64; }
 bool IsFixedWidthKind(TypeKind k);  // ints, floats, bool, date, datetime
 // Width in bytes of a fixed-width kind (0 for the others).
 size_t FixedWidth(TypeKind k);
