@@ -82,16 +82,13 @@ class Progress {
 };
 
 int RunBuild(const BuildOptions& opt) {
-  auto schema = LoadSchemaYaml(opt.schema_path);
-  if (!schema.ok()) {
-    Fail(schema.status());
+  auto loaded = LoadSchemaAndType(opt.schema_path, opt.type_name);
+  if (!loaded.ok()) {
+    Fail(loaded.status());
     return 1;
   }
-  auto type = schema->FindStruct(opt.type_name);
-  if (!type) {
-    Fail(opt.schema_path + ": no struct named '" + opt.type_name + "'");
-    return 1;
-  }
+  const Schema* schema = &loaded->schema;
+  const int* type = &loaded->struct_index;
   SegmentOptions so;
   so.memory_budget = opt.memory_mib << 20;
   if (!opt.key.empty()) {
