@@ -4,7 +4,6 @@
 // loosely). The grammar and messages are in docs/mounts.md.
 #include "mapfs/mount_config.h"
 
-#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <charconv>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "mapfs/file_util.h"
+#include "yaml_util.h"
 #include "mapfs/shared_array.h"
 
 namespace mapfs {
@@ -110,15 +110,9 @@ class Loader {
   Result<MountConfig> Load();
 
  private:
-  std::string Where(const YAML::Mark& mark) const {
-    int line = mark.is_null() ? 1 : mark.line + 1;
-    int col = mark.is_null() ? 1 : mark.column + 1;
-    return filename_ + ":" + std::to_string(line) + ":" + std::to_string(col);
-  }
-  // "FILE:LINE:COL: msg" at a yaml-cpp mark; an unknown mark (an empty
-  // document) is 1:1.
+  std::string Where(const YAML::Mark& mark) const { return yaml_util::Where(filename_, mark); }
   Status ErrorAt(const YAML::Mark& mark, const std::string& msg) const {
-    return Status::InvalidArgument(Where(mark) + ": " + msg);
+    return yaml_util::ErrorAt(filename_, mark, msg);
   }
   Status ErrorAt(const YAML::Node& node, const std::string& msg) const {
     return ErrorAt(node.Mark(), msg);
@@ -153,22 +147,8 @@ class Loader {
 };
 
 Result<YAML::Node> Loader::ParseDocument() const {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text_));
-  } catch (const YAML::DeepRecursion& e) {
-    return ErrorAt(e.mark, "nested too deeply");
-  } catch (const YAML::Exception& e) {
-    return ErrorAt(e.mark, e.msg);
-  } catch (const std::exception& e) {
-    return ErrorAt(YAML::Mark::null_mark(), e.what());
-  }
-  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
-    return ErrorAt(YAML::Mark::null_mark(),
-                   "empty mount configuration (expected a mapping with 'mounts')");
-  }
-  if (docs.size() > 1) return ErrorAt(docs[1], "more than one YAML document");
-  return docs[0];
+  return yaml_util::ParseSingleDocument(
+      text_, filename_, "empty mount configuration (expected a mapping with 'mounts')");
 }
 
 Result<MountConfig> Loader::Load() {

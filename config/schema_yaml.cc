@@ -4,7 +4,6 @@
 // builds the Schema. The grammar and messages are in docs/schema.md.
 #include "mapfs/schema_yaml.h"
 
-#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -18,6 +17,7 @@
 #include <vector>
 
 #include "mapfs/file_util.h"
+#include "yaml_util.h"
 
 namespace mapfs {
 namespace {
@@ -43,13 +43,8 @@ class Loader {
   Result<Schema> Load();
 
  private:
-  // "FILE:LINE:COL: msg" at a 0-based yaml-cpp mark shifted right by
-  // `extra_cols`; a mark yaml-cpp does not know (an empty document) is 1:1.
   Status ErrorAt(const YAML::Mark& mark, const std::string& msg, int extra_cols = 0) const {
-    int line = mark.is_null() ? 1 : mark.line + 1;
-    int col = mark.is_null() ? 1 : mark.column + 1 + extra_cols;
-    return Status::InvalidArgument(std::string(filename_) + ":" + std::to_string(line) + ":" +
-                                   std::to_string(col) + ": " + msg);
+    return yaml_util::ErrorAt(filename_, mark, msg, extra_cols);
   }
   Status ErrorAt(const YAML::Node& node, const std::string& msg) const {
     return ErrorAt(node.Mark(), msg);
@@ -74,22 +69,8 @@ class Loader {
 };
 
 Result<YAML::Node> Loader::ParseDocument() const {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(std::string(text_));
-  } catch (const YAML::DeepRecursion& e) {
-    // yaml-cpp's own message for this is "bad file".
-    return ErrorAt(e.mark, "nested too deeply");
-  } catch (const YAML::Exception& e) {
-    return ErrorAt(e.mark, e.msg);
-  } catch (const std::exception& e) {
-    return ErrorAt(YAML::Mark::null_mark(), e.what());
-  }
-  if (docs.empty() || (docs.size() == 1 && docs[0].IsNull())) {
-    return ErrorAt(YAML::Mark::null_mark(), "empty schema (expected a mapping with 'structs')");
-  }
-  if (docs.size() > 1) return ErrorAt(docs[1], "more than one YAML document");
-  return docs[0];
+  return yaml_util::ParseSingleDocument(text_, filename_,
+                                        "empty schema (expected a mapping with 'structs')");
 }
 
 Result<Schema> Loader::Load() {
