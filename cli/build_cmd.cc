@@ -87,12 +87,12 @@ int RunBuild(const BuildOptions& opt) {
     Fail(loaded.status());
     return 1;
   }
-  const Schema* schema = &loaded->schema;
-  const int* type = &loaded->struct_index;
+  const Schema& schema = loaded->schema;
+  const int type = loaded->struct_index;
   SegmentOptions so;
   so.memory_budget = opt.memory_mib << 20;
   if (!opt.key.empty()) {
-    auto field = schema->struct_def(*type).FindField(opt.key);
+    auto field = schema.struct_def(type).FindField(opt.key);
     if (!field) {
       Fail(opt.schema_path + ": struct '" + opt.type_name + "' has no field '" + opt.key + "'");
       return 1;
@@ -101,9 +101,9 @@ int RunBuild(const BuildOptions& opt) {
     so.kind = opt.approx  ? CollectionKind::kApproxMultiMap
               : opt.multi ? CollectionKind::kMultiMap
                           : CollectionKind::kMapping;
-    if (opt.approx && schema->struct_def(*type).fields[*field].type.kind != TypeKind::kStr) {
+    if (opt.approx && schema.struct_def(type).fields[*field].type.kind != TypeKind::kStr) {
       Fail("--approx needs a str key; field '" + opt.key + "' is " +
-           schema->TypeName(schema->struct_def(*type).fields[*field].type));
+           schema.TypeName(schema.struct_def(type).fields[*field].type));
       return 1;
     }
   } else if (opt.multi || opt.approx) {
@@ -121,12 +121,12 @@ int RunBuild(const BuildOptions& opt) {
   so.record_name = [lines, input_name](uint64_t id) {
     return input_name + ":" + std::to_string(lines->LineOf(id));
   };
-  auto builder = SegmentBuilder::Create(opt.output, *schema, *type, so);
+  auto builder = SegmentBuilder::Create(opt.output, schema, type, so);
   if (!builder.ok()) {
     Fail(builder.status());
     return 1;
   }
-  JsonRecordParser parser(*schema, *type);
+  JsonRecordParser parser(schema, type);
   Progress progress;
   std::string line;
   uint64_t records = 0;

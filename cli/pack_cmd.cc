@@ -33,8 +33,8 @@ int RunPack(const PackOptions& opt) {
     Fail(loaded.status());
     return 1;
   }
-  const Schema* schema = &loaded->schema;
-  const int* type = &loaded->struct_index;
+  const Schema& schema = loaded->schema;
+  const int type = loaded->struct_index;
   std::ifstream file;
   std::istream* in = &std::cin;
   std::string input_name = opt.input == "-" ? "<stdin>" : opt.input;
@@ -46,8 +46,8 @@ int RunPack(const PackOptions& opt) {
     }
     in = &file;
   }
-  JsonRecordParser parser(*schema, *type);
-  RecordPacker packer(*schema);
+  JsonRecordParser parser(schema, type);
+  RecordPacker packer(schema);
   std::string line, out;
   for (size_t line_no = 1; std::getline(*in, line); ++line_no) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
@@ -57,7 +57,7 @@ int RunPack(const PackOptions& opt) {
       Fail(value.status().WithContext(where));
       return 1;
     }
-    auto packed = packer.Pack(*type, *value);
+    auto packed = packer.Pack(type, *value);
     if (!packed.ok()) {
       Fail(packed.status().WithContext(where));
       return 1;
@@ -66,7 +66,7 @@ int RunPack(const PackOptions& opt) {
     if (opt.hex) {
       AppendHex(&out, *packed);
     } else {
-      auto view = ViewRecord(*schema, *type, *packed);
+      auto view = ViewRecord(schema, type, *packed);
       Status st = view.ok() ? RenderJson(*view, &out) : view.status();
       if (!st.ok()) {
         Fail(st.WithContext(where));

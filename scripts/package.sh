@@ -6,19 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dir=${1:-build}
-# What CPack's DEB generator runs: file (to find ELF files) and
-# dpkg-shlibdeps (dpkg-dev). Installed here as scripts/deps.sh would.
-missing=()
-for p in file dpkg-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  sudo_cmd=""
-  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
-  $sudo_cmd apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends \
-    "${missing[@]}" >/dev/null
-fi
+# CPack's DEB generator runs file and dpkg-shlibdeps (dpkg-dev); deps.sh installs them.
+scripts/deps.sh
 if [ -f "$dir/CMakeCache.txt" ]; then
   cmake -S . -B "$dir" -DCMAKE_INSTALL_PREFIX=/usr >/dev/null
 else

@@ -153,14 +153,11 @@ int CompareStoredInt(const uint8_t* p, unsigned w, bool is_signed, int64_t key) 
 }  // namespace
 
 // Sorted elements of a list body: `body`, `width`, element type `et`.
-static Result<std::optional<size_t>> SearchInt(const Schema* schema, const Type& et,
-                                               const uint8_t* base, uint32_t size, uint32_t body,
+static Result<std::optional<size_t>> SearchInt(const Type& et, const uint8_t* base, uint32_t body,
                                                uint8_t width, size_t n, int64_t key,
                                                bool* handled) {
   *handled = IsIntKind(et.kind);
   if (!*handled) return std::optional<size_t>();
-  (void)schema;
-  (void)size;
   bool is_signed = IsSignedIntKind(et.kind);
   return BinarySearch(n, [&](size_t i) -> Result<int> {
     return CompareStoredInt(base + body + static_cast<uint64_t>(i) * width, width, is_signed, key);
@@ -197,7 +194,7 @@ static Result<std::optional<size_t>> SearchGeneric(const Schema& schema, const T
 Result<std::optional<View>> View::Find(int64_t int_key) const {
   if (kind() != TypeKind::kDict) return Status::InvalidArgument("Find on a non-dict value");
   bool handled;
-  MAPFS_ASSIGN_OR_RETURN(auto index, SearchInt(schema_, type_->params[0], base_, size_, body_,
+  MAPFS_ASSIGN_OR_RETURN(auto index, SearchInt(type_->params[0], base_, body_,
                                                width_, count_, int_key, &handled));
   if (!handled) return Find(Value::Int(int_key));
   if (!index) return std::optional<View>();
@@ -247,7 +244,7 @@ Result<bool> View::Contains(int64_t i) const {
     return ((base_[body_ + bit / 8] >> (bit % 8)) & 1) != 0;
   }
   bool handled;
-  MAPFS_ASSIGN_OR_RETURN(auto index, SearchInt(schema_, et, base_, size_, body_, width_, count_,
+  MAPFS_ASSIGN_OR_RETURN(auto index, SearchInt(et, base_, body_, width_, count_,
                                                i, &handled));
   if (!handled) return Contains(Value::Int(i));
   return index.has_value();
