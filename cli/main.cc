@@ -1,6 +1,9 @@
 // Entry point of the `mapfs` command: collects the registered subcommands and
 // runs the one named on the command line.
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "command.h"
 #include "mapfs/schema_yaml.h"
@@ -40,9 +43,19 @@ int main(int argc, char** argv) {
   CLI::App app{"mapfs: typed mapped files, built once and read zero-copy by many processes", "mapfs"};
   app.set_version_flag("--version", std::string("mapfs ") + MAPFS_VERSION);
   app.require_subcommand(1);
+  app.footer("The FUSE mount helper form `mapfs SOURCE MOUNTPOINT [-o OPTIONS]` (what "
+             "`mount -t fuse.mapfs` and /etc/fstab run) is `mapfs mount SOURCE MOUNTPOINT`.");
   for (auto registrar : mapfs::cli::Registrars()) registrar(app);
+  std::vector<std::string> args(argv + 1, argv + argc);
+  // mount.fuse3 runs `mapfs SOURCE MOUNTPOINT -o OPTIONS`: no subcommand.
+  if (!args.empty() && !args[0].starts_with('-')) {
+    bool known = false;
+    for (const CLI::App* sub : app.get_subcommands({})) known = known || sub->check_name(args[0]);
+    if (!known) args.insert(args.begin(), "mount");
+  }
+  std::reverse(args.begin(), args.end());  // CLI11 takes them last first
   try {
-    app.parse(argc, argv);
+    app.parse(args);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);
   }

@@ -1,43 +1,142 @@
-// `mapfs mount SOURCE MOUNTPOINT [-o opts] [-f]`: shows segments (and
-// shared arrays, as .npy files) as a read-only directory tree (design §4,
-// docs/layout.md). Thin: options are parsed by fs/mount_options, the work is
-// fs/mount's.
+// `mapfs mount SOURCE MOUNTPOINT [-o opts] [-f]` and
+// `mapfs mount --config mounts.yaml [NAME...] [-f]`: show segments (and
+// shared arrays, as .npy files) as read-only directory trees (design §4 and
+// §5, docs/layout.md, docs/mounts.md). Thin: options are parsed by
+// fs/mount_options and config/mount_config, the work is fs/mount's. main.cc
+// turns the mount helper's form `mapfs SOURCE MOUNTPOINT -o opts` (what
+// mount(8) runs for `-t fuse.mapfs`) into the first form.
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "command.h"
+#include "log.h"
+#include "mapfs/mount_config.h"
 #include "mount.h"
 #include "mount_options.h"
+#include "tree.h"
 
 namespace mapfs::cli {
 namespace {
 
 struct MountArgs {
-  std::string source;
-  std::string mountpoint;
+  std::vector<std::string> positional;
+  std::string config;
   std::vector<std::string> options;
   bool foreground = false;
   bool debug = false;
   unsigned threads = 0;
+  std::string log_level;
 };
 
+// Exit codes: 2 for a command line or configuration that is wrong as
+// written, 1 for what fails when mounting.
+constexpr int kUsageError = 2;
+constexpr int kMountError = 1;
+
+// The daemon-wide settings of the command line over one mount's options.
+void ApplyCommandLine(const MountArgs& args, fs::MountOptions* opts) {
+  opts->foreground = opts->foreground || args.foreground || args.debug;
+  opts->debug = opts->debug || args.debug;
+  if (args.threads > 0) opts->threads = args.threads;
+}
+
+// A mounts.yaml mount's options in the form the filesystem takes.
+fs::MountOptions FromConfig(const MountOptions& c) {
+  fs::MountOptions o;
+  o.allow_other = c.allow_other;
+  o.default_permissions = c.default_permissions;
+  o.debug = c.debug;
+  o.uid = c.uid;
+  o.gid = c.gid;
+  if (c.mode) o.file_mode = static_cast<mode_t>(*c.mode);
+  o.cache_timeout = c.cache_timeout;
+  o.threads = static_cast<unsigned>(c.threads);
+  return o;
+}
+
+int MountFromConfig(const MountArgs& args) {
+  Result<MountConfig> config = LoadMountConfig(args.config);
+  Result<std::vector<MountSpec>> chosen =
+      config.ok() ? SelectMounts(*config, args.positional) : config.status();
+  if (!chosen.ok()) {
+    Fail(chosen.status());
+    return kUsageError;
+  }
+  fs::MountOptions cli_opts;
+  for (const std::string& list : args.options) {
+    Status st = fs::ParseMountOptions(list, &cli_opts);
+    if (!st.ok()) {
+      Fail(st);
+      return kUsageError;
+    }
+  }
+  // Every source of every mount opens before anything is mounted.
+  std::vector<fs::MountRequest> requests;
+  for (const MountSpec& spec : *chosen) {
+    std::vector<fs::TreeSource> sources;
+    for (const MountSource& s : spec.sources) {
+      const std::string path = s.kind == MountSource::Kind::kSharedArray ? "shm://" + s.path : s.path;
+      sources.push_back(fs::TreeSource{s.name, path, s.where});
+    }
+    fs::MountRequest r;
+    r.options = FromConfig(spec.options);
+    r.options.debug = r.options.debug || cli_opts.debug;
+    ApplyCommandLine(args, &r.options);
+    fs::TreeOptions tree_options;
+    tree_options.render_cache_bytes = r.options.render_cache_bytes;
+    Result<std::unique_ptr<fs::Tree>> tree = fs::Tree::Open(sources, tree_options);
+    if (!tree.ok()) {
+      Fail(tree.status());
+      return kMountError;
+    }
+    r.tree = std::move(tree).value();
+    r.label = config->path + ":" + spec.name;
+    r.mountpoint = spec.mountpoint;
+    requests.push_back(std::move(r));
+  }
+  // Any mount asking for debug output keeps the daemon in the foreground.
+  for (const fs::MountRequest& r : requests) {
+    if (r.options.debug) requests[0].options.foreground = true;
+  }
+  Status st = fs::RunMounts(std::move(requests));
+  if (!st.ok()) {
+    Fail(st);
+    return kMountError;
+  }
+  return 0;
+}
+
 int RunMountCommand(const MountArgs& args) {
+  if (!args.log_level.empty()) {
+    Result<fs::LogLevel> level = fs::ParseLogLevel(args.log_level);
+    if (!level.ok()) {
+      Fail(level.status());
+      return kUsageError;
+    }
+    fs::SetLogLevel(*level);
+  } else if (args.debug) {
+    fs::SetLogLevel(fs::LogLevel::kDebug);
+  }
+  if (!args.config.empty()) return MountFromConfig(args);
+  if (args.positional.size() != 2) {
+    Fail("mount takes SOURCE MOUNTPOINT, or --config FILE [NAME...]");
+    return kUsageError;
+  }
   fs::MountOptions opts;
   for (const std::string& list : args.options) {
     Status st = fs::ParseMountOptions(list, &opts);
     if (!st.ok()) {
       Fail(st);
-      return 2;
+      return kUsageError;
     }
   }
-  opts.foreground = opts.foreground || args.foreground || args.debug;
-  opts.debug = opts.debug || args.debug;
-  if (args.threads > 0) opts.threads = args.threads;
-  Status st = fs::RunMount(args.source, args.mountpoint, opts);
+  ApplyCommandLine(args, &opts);
+  if (opts.debug) fs::SetLogLevel(fs::LogLevel::kDebug);
+  Status st = fs::RunMount(args.positional[0], args.positional[1], opts);
   if (!st.ok()) {
     Fail(st);
-    return 1;
+    return kMountError;
   }
   return 0;
 }
@@ -46,20 +145,29 @@ void Register(CLI::App& app) {
   auto args = std::make_shared<MountArgs>();
   CLI::App* cmd = app.add_subcommand(
       "mount",
-      "Mount a segment file (or a directory of them) or a shared array as a read-only tree");
-  cmd->add_option("source", args->source,
-                  "Segment file, a directory of *.mapfs files, or a shared array "
-                  "(shm://NAME, file://PATH, or a path to a shared-array file)")
-      ->required();
-  cmd->add_option("mountpoint", args->mountpoint, "Empty directory to mount on")->required();
+      "Mount a segment file, a directory of them or a shared array as a read-only tree "
+      "(SOURCE MOUNTPOINT), or the mounts of a configuration file (--config FILE [NAME...])");
+  cmd->add_option("args", args->positional,
+                  "SOURCE MOUNTPOINT: a segment file, a directory of *.mapfs files or a shared "
+                  "array (shm://NAME, file://PATH, or a shared-array file), and an empty "
+                  "directory to mount on. With --config: the names of the mounts to make "
+                  "(default: all)");
+  cmd->add_option("-c,--config", args->config,
+                  "Mount configuration YAML (docs/mounts.md); every mount in it, or the NAMEs")
+;
   cmd->add_option("-o", args->options,
                   "Mount options, comma-separated: allow_other, default_permissions, uid=N, "
-                  "gid=N, mode=0444, cache_timeout=S, threads=N, open, debug, ro")
+                  "gid=N, mode=0444, cache_timeout=S, threads=N, open, debug, ro; rw and the "
+                  "mount(8) generic options are accepted and ignored (mounts are read-only)")
       ->allow_extra_args(false);
   cmd->add_flag("-f,--foreground", args->foreground,
-                "Stay in the foreground (default: return once the mount is ready)");
-  cmd->add_flag("-d,--debug", args->debug, "Log every FUSE request (implies -f)");
+                "Stay in the foreground (default: return once every mount is ready)");
+  cmd->add_flag("-d,--debug", args->debug,
+                "Log every FUSE request and debug messages (implies -f)");
   cmd->add_option("--threads", args->threads, "Worker threads (default 2; 1 = single-threaded)");
+  cmd->add_option("--log-level", args->log_level,
+                  "debug, info (default), warn or error; errors and reloads are logged to "
+                  "standard error, and to syslog once detached");
   cmd->callback([args] { ExitCode() = RunMountCommand(*args); });
 }
 

@@ -1,14 +1,16 @@
 // FUSE low-level handlers: turn requests into Tree calls and replies.
 // Modelled on libfuse's passthrough_hp and squashfuse's ll.c for read-only
-// images: inode numbers are the Tree's pure function of the node (forget is
-// a no-op for them), long timeouts and negative entries because the data
-// never changes, readdir and readdirplus both served, writes refused.
+// images: inode numbers are the Tree's pure function of the node and its
+// source version, long timeouts and negative entries because a version never
+// changes (a replacement comes with new inode numbers), readdir and
+// readdirplus both served, writes refused.
 #include "fuse_ops.h"
 
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <string>
@@ -47,7 +49,8 @@ void FillEntry(const FuseContext& ctx, const NodeAttr& a, fuse_entry_param* e) {
   e->ino = a.ino;
   e->generation = 1;
   e->attr_timeout = ctx.options.cache_timeout;
-  e->entry_timeout = ctx.options.cache_timeout;
+  e->entry_timeout = a.volatile_entry ? std::min(ctx.options.cache_timeout, kVolatileEntrySeconds)
+                                      : ctx.options.cache_timeout;
   FillStat(ctx, a, &e->attr);
 }
 
@@ -71,9 +74,12 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
     return;
   }
   if (a.status().IsNotFound()) {
-    // A negative entry, cached as long as positive ones: the tree never changes.
+    // A negative entry, cached as long as positive ones: a replaced source
+    // gets a new directory inode, so its old misses go with the old one.
     std::memset(&e, 0, sizeof(e));
-    e.entry_timeout = ctx.options.cache_timeout;
+    e.entry_timeout = ctx.tree->VolatileChildren(parent)
+                          ? std::min(ctx.options.cache_timeout, kVolatileEntrySeconds)
+                          : ctx.options.cache_timeout;
     fuse_reply_entry(req, &e);
     return;
   }

@@ -1,32 +1,86 @@
-// The daemon's error log; see log.h.
+// The daemon's log; see log.h.
 #include "log.h"
 
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/sinks/syslog_sink.h>
+#include <spdlog/spdlog.h>
 #include <syslog.h>
 
-#include <atomic>
 #include <cstdarg>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 
 namespace mapfs::fs {
 
 namespace {
-std::atomic<bool> g_syslog{false};
+
+spdlog::level::level_enum SpdLevel(LogLevel level) {
+  switch (level) {
+    case LogLevel::kDebug: return spdlog::level::debug;
+    case LogLevel::kInfo: return spdlog::level::info;
+    case LogLevel::kWarn: return spdlog::level::warn;
+    case LogLevel::kError: return spdlog::level::err;
+  }
+  return spdlog::level::info;
+}
+
+// Unbuffered standard error: a line must be out before the daemon dies.
+spdlog::logger& Logger() {
+  static const std::shared_ptr<spdlog::logger> logger = [] {
+    auto stderr_sink = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    // "mapfs: error: ...", "mapfs: ..." for info: what users grep for.
+    stderr_sink->set_pattern("mapfs: %^%l: %$%v");
+    auto l = std::make_shared<spdlog::logger>("mapfs", stderr_sink);
+    l->set_level(spdlog::level::info);
+    l->flush_on(spdlog::level::trace);
+    return l;
+  }();
+  return *logger;
+}
+
+void Log(spdlog::level::level_enum level, const char* format, va_list ap) {
+  spdlog::logger& logger = Logger();
+  if (!logger.should_log(level)) return;
+  char line[2048];
+  std::vsnprintf(line, sizeof(line), format, ap);
+  logger.log(level, "{}", line);
+}
+
 }  // namespace
 
-void LogToSyslog() {
-  ::openlog("mapfs", LOG_PID | LOG_CONS, LOG_DAEMON);
-  g_syslog = true;
+void SetLogLevel(LogLevel level) { Logger().set_level(SpdLevel(level)); }
+
+Result<LogLevel> ParseLogLevel(std::string_view name) {
+  if (name == "debug") return LogLevel::kDebug;
+  if (name == "info") return LogLevel::kInfo;
+  if (name == "warn") return LogLevel::kWarn;
+  if (name == "error") return LogLevel::kError;
+  return Status::InvalidArgument("unknown log level '" + std::string(name) +
+                                 "' (expected debug, info, warn or error)");
 }
 
-void LogError(const char* format, ...) {
-  char line[2048];
-  va_list ap;
-  va_start(ap, format);
-  std::vsnprintf(line, sizeof(line), format, ap);
-  va_end(ap);
-  // One fprintf per line so that threads do not interleave within a line.
-  std::fprintf(stderr, "mapfs: %s\n", line);
-  if (g_syslog) ::syslog(LOG_ERR, "%s", line);
+void LogToSyslog() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    auto sink = std::make_shared<spdlog::sinks::syslog_sink_mt>("mapfs", LOG_PID, LOG_DAEMON,
+                                                                 /*enable_formatting=*/true);
+    sink->set_pattern("%l: %v");
+    Logger().sinks().push_back(sink);
+  });
 }
+
+#define MAPFS_DEFINE_LOG(Name, level)       \
+  void Name(const char* format, ...) {      \
+    va_list ap;                             \
+    va_start(ap, format);                   \
+    Log(level, format, ap);                 \
+    va_end(ap);                             \
+  }
+MAPFS_DEFINE_LOG(LogError, spdlog::level::err)
+MAPFS_DEFINE_LOG(LogWarn, spdlog::level::warn)
+MAPFS_DEFINE_LOG(LogInfo, spdlog::level::info)
+MAPFS_DEFINE_LOG(LogDebug, spdlog::level::debug)
+#undef MAPFS_DEFINE_LOG
 
 }  // namespace mapfs::fs

@@ -1,15 +1,30 @@
-// Error log of the filesystem daemon: standard error in the foreground,
-// syslog (facility daemon, ident "mapfs") once detached. Thread-safe.
+// The daemon's log, with levels (spdlog): standard error in the foreground
+// (which systemd's journal captures), syslog (facility daemon, ident
+// "mapfs") once detached. Lines look like "mapfs: error: ...". Thread-safe.
 #ifndef MAPFS_FS_LOG_H_
 #define MAPFS_FS_LOG_H_
 
+#include <string_view>
+
+#include "mapfs/status.h"
+
 namespace mapfs::fs {
 
-// Sends further log lines to syslog as well as standard error (after
+enum class LogLevel { kDebug, kInfo, kWarn, kError };
+
+// Lines below `level` are dropped (default: info).
+void SetLogLevel(LogLevel level);
+// Parses "debug", "info", "warn" or "error".
+Result<LogLevel> ParseLogLevel(std::string_view name);
+// Sends further lines to syslog as well as standard error (after
 // daemonizing, standard error is /dev/null).
 void LogToSyslog();
-// One line, printf-style; a newline is added.
+
+// One line each, printf-style; a newline is added.
 void LogError(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void LogWarn(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void LogInfo(const char* format, ...) __attribute__((format(printf, 1, 2)));
+void LogDebug(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 }  // namespace mapfs::fs
 

@@ -2,20 +2,29 @@
 #include "mount.h"
 
 #include <fuse_lowlevel.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/mount.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "fuse_ops.h"
 #include "log.h"
+#include "mapfs/file_util.h"
+#include "reload.h"
 #include "tree.h"
 
 namespace mapfs::fs {
@@ -25,10 +34,9 @@ namespace {
 // RAII owner of a FUSE session: unmounts (if mounted) and destroys it.
 class FuseSession {
  public:
-  FuseSession(fuse_session* se) : se_(se) {}
+  explicit FuseSession(fuse_session* se) : se_(se) {}
   ~FuseSession() {
     if (se_ == nullptr) return;
-    if (signals_) fuse_remove_signal_handlers(se_);
     if (mounted_) fuse_session_unmount(se_);
     fuse_session_destroy(se_);
   }
@@ -43,19 +51,43 @@ class FuseSession {
     mounted_ = true;
     return Status::OK();
   }
-  Status HandleSignals() {
-    if (fuse_set_signal_handlers(se_) != 0) {
-      return Status::IOError("cannot install signal handlers", EIO);
-    }
-    signals_ = true;
-    return Status::OK();
-  }
 
  private:
   fuse_session* se_;
   bool mounted_ = false;
-  bool signals_ = false;
 };
+
+// Everything one mount needs while it is served; destroyed in reverse.
+struct ServedMount {
+  MountRequest request;
+  FuseContext ctx;
+  std::unique_ptr<FuseSession> session;
+  std::unique_ptr<ReloadWatcher> watcher;
+  std::thread loop;
+  int loop_rc = 0;
+};
+
+// Interrupts a loop thread's blocking read or wait, so it sees the exit flag.
+void WakeHandler(int) {}
+constexpr int kWakeSignal = SIGUSR1;
+
+Status RunLoop(fuse_session* se, unsigned threads) {
+  int rc;
+  if (threads <= 1) {
+    rc = fuse_session_loop(se);
+  } else {
+    fuse_loop_config* cfg = fuse_loop_cfg_create();
+    fuse_loop_cfg_set_max_threads(cfg, threads);
+    fuse_loop_cfg_set_clone_fd(cfg, 0);
+    rc = fuse_session_loop_mt(se, cfg);
+    fuse_loop_cfg_destroy(cfg);
+  }
+  // A signal or an unmount ends the loop normally; only real errors count.
+  if (rc < 0 && rc != -ENODEV && rc != -EINTR) {
+    return Status::IOError(std::string("FUSE loop: ") + std::strerror(-rc), -rc);
+  }
+  return Status::OK();
+}
 
 // Runs `fusermount3 -u -z mountpoint`; true on success.
 bool LazyUnmountWithHelper(const std::string& mountpoint) {
@@ -127,56 +159,116 @@ Status PrepareMountpoint(const std::string& mountpoint) {
   return Status::OK();
 }
 
+Status RunMounts(std::vector<MountRequest> requests) {
+  if (requests.empty()) return Status::InvalidArgument("nothing to mount");
+  const bool foreground = requests[0].options.foreground;
+  for (const MountRequest& r : requests) MAPFS_RETURN_IF_ERROR(PrepareMountpoint(r.mountpoint));
+
+  // Termination signals are read from a signalfd by this thread only; loop
+  // threads are woken with kWakeSignal, which interrupts without restarting.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  struct sigaction wake {};
+  wake.sa_handler = WakeHandler;
+  sigemptyset(&wake.sa_mask);
+  ::sigaction(kWakeSignal, &wake, nullptr);
+
+  std::vector<std::unique_ptr<ServedMount>> mounts;
+  for (MountRequest& r : requests) {
+    auto m = std::make_unique<ServedMount>();
+    m->request = std::move(r);
+    MountRequest& req = m->request;
+    m->ctx.tree = req.tree.get();
+    m->ctx.options = req.options;
+    // No-open mode would keep stale pages of live files across opens; such
+    // mounts take opens so each one can drop them (docs/layout.md).
+    if (req.tree->has_live_files()) m->ctx.options.no_open = false;
+    m->ctx.uid = req.options.uid.value_or(::getuid());
+    m->ctx.gid = req.options.gid.value_or(::getgid());
+    std::string mount_opts = "ro,fsname=" + FsName(req.label) + ",subtype=mapfs";
+    if (req.options.allow_other) mount_opts += ",allow_other";
+    if (req.options.default_permissions) mount_opts += ",default_permissions";
+    std::vector<std::string> argv_text = {"mapfs", "-o", mount_opts};
+    if (req.options.debug) argv_text.push_back("-d");
+    std::vector<char*> argv;
+    for (std::string& a : argv_text) argv.push_back(a.data());
+    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+    fuse_session* se = fuse_session_new(&args, &MapfsOps(), sizeof(fuse_lowlevel_ops), &m->ctx);
+    fuse_opt_free_args(&args);
+    if (se == nullptr) return Status::InvalidArgument("cannot create the FUSE session");
+    m->session = std::make_unique<FuseSession>(se);
+    // On failure, the mounts made so far are undone as `mounts` goes.
+    MAPFS_RETURN_IF_ERROR(m->session->Mount(req.mountpoint));
+    mounts.push_back(std::move(m));
+  }
+  if (!foreground) {
+    // Forks; the parent exits 0 now that every mount is up. No threads exist yet.
+    LogToSyslog();
+    if (fuse_daemonize(0) != 0) return Status::IOError("cannot detach from the terminal", EIO);
+  }
+  UniqueFd stop_fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC));
+  UniqueFd done_fd(::eventfd(0, EFD_CLOEXEC));
+  if (!stop_fd.valid() || !done_fd.valid()) return Status::FromErrno("signalfd");
+  std::atomic<size_t> running{mounts.size()};
+  for (auto& m : mounts) {
+    m->watcher = std::make_unique<ReloadWatcher>(m->request.tree.get(), m->session->get());
+    Status st = m->watcher->Start();
+    if (!st.ok()) LogWarn("%s: no reload: %s", m->request.label.c_str(), st.ToString().c_str());
+    ServedMount* raw = m.get();
+    m->loop = std::thread([raw, &running, &done_fd] {
+      Status st = RunLoop(raw->session->get(), raw->request.options.threads);
+      if (!st.ok()) LogError("%s: %s", raw->request.mountpoint.c_str(), st.ToString().c_str());
+      raw->loop_rc = st.ok() ? 0 : 1;
+      if (--running == 0) {
+        const uint64_t one = 1;
+        (void)!::write(done_fd.get(), &one, sizeof one);
+      }
+    });
+  }
+  LogInfo("serving %zu mount%s", mounts.size(), mounts.size() == 1 ? "" : "s");
+  pollfd fds[2] = {{stop_fd.get(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
+  while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
+  }
+  if (fds[0].revents & POLLIN) {
+    signalfd_siginfo info;
+    if (::read(stop_fd.get(), &info, sizeof info) == sizeof info) {
+      LogInfo("%s: unmounting", strsignal(static_cast<int>(info.ssi_signo)));
+    }
+    for (auto& m : mounts) fuse_session_exit(m->session->get());
+    // A wake-up may land just before a loop blocks; repeat until all are out.
+    while (running > 0) {
+      for (auto& m : mounts) {
+        if (m->loop.joinable()) pthread_kill(m->loop.native_handle(), kWakeSignal);
+      }
+      pollfd done = {done_fd.get(), POLLIN, 0};
+      ::poll(&done, 1, 50);
+    }
+  }
+  int failed = 0;
+  for (auto& m : mounts) {
+    m->loop.join();
+    m->watcher->Stop();
+    failed += m->loop_rc;
+  }
+  // Sessions unmount as `mounts` goes, before the trees they serve.
+  mounts.clear();
+  if (failed > 0) return Status::IOError("a FUSE loop failed (see above)", EIO);
+  return Status::OK();
+}
+
 Status RunMount(const std::string& source, const std::string& mountpoint,
                 const MountOptions& options) {
   TreeOptions tree_options;
   tree_options.render_cache_bytes = options.render_cache_bytes;
-  MAPFS_ASSIGN_OR_RETURN(std::unique_ptr<Tree> tree, Tree::Open(source, tree_options));
-  MAPFS_RETURN_IF_ERROR(PrepareMountpoint(mountpoint));
-
-  FuseContext ctx;
-  ctx.tree = tree.get();
-  ctx.options = options;
-  // No-open mode would keep stale pages of live files across opens; such
-  // mounts take opens so each one can drop them (docs/layout.md).
-  if (tree->has_live_files()) ctx.options.no_open = false;
-  ctx.uid = options.uid.value_or(::getuid());
-  ctx.gid = options.gid.value_or(::getgid());
-
-  std::string mount_opts = "ro,fsname=" + FsName(source) + ",subtype=mapfs";
-  if (options.allow_other) mount_opts += ",allow_other";
-  if (options.default_permissions) mount_opts += ",default_permissions";
-  std::vector<std::string> argv_text = {"mapfs", "-o", mount_opts};
-  if (options.debug) argv_text.push_back("-d");
-  std::vector<char*> argv;
-  for (std::string& a : argv_text) argv.push_back(a.data());
-  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-
-  FuseSession session(fuse_session_new(&args, &MapfsOps(), sizeof(fuse_lowlevel_ops), &ctx));
-  fuse_opt_free_args(&args);
-  if (session.get() == nullptr) return Status::InvalidArgument("cannot create the FUSE session");
-  MAPFS_RETURN_IF_ERROR(session.HandleSignals());
-  MAPFS_RETURN_IF_ERROR(session.Mount(mountpoint));
-  if (!options.foreground) {
-    // Forks; the parent exits 0 now that the mount is up. No threads exist yet.
-    LogToSyslog();
-    if (fuse_daemonize(0) != 0) return Status::IOError("cannot detach from the terminal", EIO);
-  }
-  int rc;
-  if (options.threads <= 1) {
-    rc = fuse_session_loop(session.get());
-  } else {
-    fuse_loop_config* cfg = fuse_loop_cfg_create();
-    fuse_loop_cfg_set_max_threads(cfg, options.threads);
-    fuse_loop_cfg_set_clone_fd(cfg, 0);
-    rc = fuse_session_loop_mt(session.get(), cfg);
-    fuse_loop_cfg_destroy(cfg);
-  }
-  // A signal or an unmount ends the loop normally; only real errors count.
-  if (rc < 0 && rc != -ENODEV) {
-    return Status::IOError(std::string("FUSE loop: ") + std::strerror(-rc), -rc);
-  }
-  return Status::OK();
+  std::vector<MountRequest> requests(1);
+  MAPFS_ASSIGN_OR_RETURN(requests[0].tree, Tree::Open(source, tree_options));
+  requests[0].label = source;
+  requests[0].mountpoint = mountpoint;
+  requests[0].options = options;
+  return RunMounts(std::move(requests));
 }
 
 }  // namespace mapfs::fs

@@ -1,16 +1,36 @@
-// Mounting a source and serving it: checks the mount point (reporting or
+// Mounting trees and serving them: checks every mount point (reporting or
 // cleaning a stale mount, never hanging on one), mounts, detaches from the
-// terminal unless in the foreground, and runs the FUSE loop until unmounted
-// (fusermount3 -u, umount) or signalled (SIGINT, SIGTERM, SIGHUP).
+// terminal unless in the foreground, watches the sources for replacements,
+// and runs one FUSE loop per mount until each is unmounted (fusermount3 -u,
+// umount) or the process is signalled (SIGINT, SIGTERM, SIGHUP), which
+// unmounts them all.
 #ifndef MAPFS_FS_MOUNT_H_
 #define MAPFS_FS_MOUNT_H_
 
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "mapfs/status.h"
 #include "mount_options.h"
+#include "tree.h"
 
 namespace mapfs::fs {
+
+// One mount of a daemon. `options.foreground` and `options.debug` of the
+// first request decide for the whole process.
+struct MountRequest {
+  std::string label;       // for messages and the fsname shown by mount(8)
+  std::unique_ptr<Tree> tree;
+  std::string mountpoint;
+  MountOptions options;
+};
+
+// Mounts every request, or none: all mount points are checked first, and a
+// mount that fails undoes the ones made before it. Then serves them all, in
+// the foreground or (the calling process exiting 0 once all are ready) in a
+// detached daemon, until every mount is gone.
+Status RunMounts(std::vector<MountRequest> requests);
 
 // Opens SOURCE (a segment file or a directory of them) and mounts it at
 // `mountpoint`. In the foreground, returns when the mount goes away. In the

@@ -43,10 +43,8 @@ Status ParseMountOptions(std::string_view list, MountOptions* opts) {
       opts->allow_other = true;
     } else if (name == "default_permissions" && !has_value) {
       opts->default_permissions = true;
-    } else if (name == "ro" && !has_value) {
-      // implied
-    } else if (name == "rw" && !has_value) {
-      return bad("mapfs mounts are read-only");
+    } else if ((name == "ro" || name == "rw") && !has_value) {
+      // mount(8) passes rw unless told ro; the mount is read-only either way.
     } else if (name == "debug" && !has_value) {
       opts->debug = true;
     } else if (name == "open" && !has_value) {

@@ -33,8 +33,9 @@ struct MountOptions {
 // mode= (octal), cache_timeout=, threads=, open (turns no_open off),
 // no_open, debug, render_cache_mb=; also the FUSE-generic names the kernel
 // mount ignores harmlessly (dev, suid, nodev, nosuid, exec, noexec, atime,
-// noatime, auto, noauto, user, nouser, _netdev). rw is refused: mapfs is
-// read-only. InvalidArgument names the offending option.
+// noatime, auto, noauto, user, nouser, _netdev). rw is accepted because
+// mount(8) passes it by default, but every mount is read-only.
+// InvalidArgument names the offending option.
 Status ParseMountOptions(std::string_view list, MountOptions* opts);
 
 }  // namespace mapfs::fs

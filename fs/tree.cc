@@ -1,17 +1,11 @@
-// Tree: opening sources, turning inode numbers back into nodes, lookups,
-// attributes and reads. Listings are in tree_dir.cc, value children in
-// tree_children.cc.
+// Tree: turning inode numbers back into nodes, lookups, attributes and
+// reads. Sources and their versions are in tree_sources.cc, listings in
+// tree_dir.cc, value children in tree_children.cc.
 #include "tree.h"
 
-#include <dirent.h>
-#include <sys/stat.h>
-
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <set>
 
-#include "array_source.h"
 #include "content.h"
 #include "mapfs/text_format.h"
 #include "name_escape.h"
@@ -20,27 +14,6 @@
 namespace mapfs::fs {
 
 namespace {
-
-constexpr std::string_view kSuffix = ".mapfs";
-
-timespec MtimeOf(const struct stat& st) { return st.st_mtim; }
-
-std::unique_ptr<Tree::Source> OpenSource(std::string name, std::string path) {
-  auto src = std::make_unique<Tree::Source>();
-  src->name = std::move(name);
-  src->path = std::move(path);
-  struct stat st;
-  if (::stat(src->path.c_str(), &st) == 0) src->mtime = MtimeOf(st);
-  Result<Segment> seg = Segment::Open(src->path);
-  if (!seg.ok()) {
-    src->status = seg.status();
-    return src;
-  }
-  src->seg = std::make_unique<Segment>(std::move(seg).value());
-  src->schema_yaml = src->seg->schema().ToYaml();
-  src->info_json = InfoJson(*src->seg);
-  return src;
-}
 
 // Parses the text of a generic key back into a Value of the key's type, for
 // the scalar types whose names are their text. nullopt for other types
@@ -99,85 +72,6 @@ const Type* KeyFieldType(const Segment& seg) {
 
 }  // namespace
 
-Tree::~Tree() = default;
-
-Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source, TreeOptions options) {
-  std::unique_ptr<Tree> tree(new Tree());
-  tree->cache_ = std::make_unique<RenderCache>(options.render_cache_bytes);
-  std::optional<std::string> array_uri;
-  struct stat st;
-  if (IsArrayUri(source)) {
-    array_uri = source;
-  } else {
-    if (::stat(source.c_str(), &st) != 0) return Status::FromErrno(source);
-    if (!S_ISDIR(st.st_mode) && HasArrayMagic(source)) array_uri = "file://" + source;
-  }
-  if (array_uri) {
-    // One array is a mount root holding one file: slot 1 of a directory.
-    MAPFS_ASSIGN_OR_RETURN(SharedArrayUri uri, SharedArrayUri::Parse(*array_uri));
-    tree->single_ = false;
-    tree->sources_.push_back(nullptr);
-    tree->sources_.push_back(OpenArraySource(uri));
-    const Source& src = *tree->sources_[1];
-    if (!src.status.ok()) return src.status;  // the whole mount: refuse it now
-    tree->root_mtime_ = src.mtime;
-    tree->live_ = true;
-    return tree;
-  }
-  tree->root_mtime_ = MtimeOf(st);
-  if (!S_ISDIR(st.st_mode)) {
-    tree->single_ = true;
-    tree->sources_.push_back(OpenSource("", source));
-    // A single file is the whole mount: refuse it now rather than serve EIO.
-    if (!tree->sources_[0]->status.ok()) return tree->sources_[0]->status;
-    return tree;
-  }
-  tree->single_ = false;
-  std::vector<std::string> names;
-  {
-    DIR* dir = ::opendir(source.c_str());
-    if (dir == nullptr) return Status::FromErrno(source);
-    while (dirent* e = ::readdir(dir)) {
-      std::string_view name(e->d_name);
-      if (name != "." && name != "..") names.emplace_back(name);
-    }
-    ::closedir(dir);
-  }
-  std::sort(names.begin(), names.end());
-  tree->sources_.push_back(nullptr);  // slot 0 is the mount root
-  std::set<std::string, std::less<>> shown;
-  for (const std::string& file : names) {
-    const std::string path = source + "/" + file;
-    std::unique_ptr<Source> src;
-    if (file.size() > kSuffix.size() && file.ends_with(kSuffix)) {
-      struct stat fst;
-      if (::stat(path.c_str(), &fst) != 0 || !S_ISREG(fst.st_mode)) continue;
-      src = OpenSource(file.substr(0, file.size() - kSuffix.size()), path);
-    } else if (HasArrayMagic(path)) {
-      Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
-      if (!uri.ok()) continue;
-      src = OpenArraySource(*uri);
-    } else {
-      continue;
-    }
-    // One node per name: a later file whose name is taken ("x.mapfs" and an
-    // array "x.npy.mapfs", two arrays "x.a" and "x.b") is left out.
-    if (!shown.insert(src->name).second) continue;
-    if (tree->sources_.size() == kMaxSlots) {
-      return Status::InvalidArgument(source + ": more than " + std::to_string(kMaxSlots - 1) +
-                                     " segments and arrays in one directory");
-    }
-    tree->live_ = tree->live_ || src->is_array;
-    tree->sources_.push_back(std::move(src));
-  }
-  return tree;
-}
-
-const Segment* Tree::segment(uint32_t slot) const {
-  if (slot >= sources_.size() || !sources_[slot]) return nullptr;
-  return sources_[slot]->seg.get();
-}
-
 Status Tree::Corrupt(const Source& src, const Status& st) const {
   if (st.ok() || st.message().starts_with(src.path)) return st;
   return st.WithContext(src.path);
@@ -198,16 +92,31 @@ Result<Tree::Node> Tree::Resolve(uint64_t ino) const {
 Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
   Node n;
   n.id = id;
-  if (!single_ && id.slot == 0) {
+  if (id.slot == 0) {
     if (id.anchor != Anchor::kCollection || id.id != 0 || id.depth != 0) {
       return Status::NotFound("no such node");
     }
-    n.kind = Node::Kind::kMountRoot;
+    if (!single_) {
+      n.kind = Node::Kind::kMountRoot;
+      return n;
+    }
+    // A single-file mount: the root is the current version's collection.
+    std::shared_lock lock(mu_);
+    n.id.slot = slots_[0].entries[0].slot;
+    n.hold = slots_[n.id.slot].src;
+  } else {
+    n.hold = SourceAt(id.slot);
+  }
+  if (!n.hold) return Status::IOError("the source was replaced", ESTALE);
+  n.src = n.hold.get();
+  const Source& src = *n.src;
+  if (src.is_directory) {
+    if (n.id.anchor != Anchor::kCollection || n.id.id != kCollectionDir || n.id.depth != 0) {
+      return Status::NotFound("no such node");
+    }
+    n.kind = Node::Kind::kDirectory;
     return n;
   }
-  if (id.slot >= sources_.size()) return Status::NotFound("no such source");
-  const Source& src = *sources_[id.slot];
-  n.src = &src;
   if (src.is_array) {
     if (id.anchor != Anchor::kCollection || id.id != kCollectionDir || id.depth != 0) {
       return Status::NotFound("no such node");
@@ -290,7 +199,9 @@ Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
 }
 
 Result<std::shared_ptr<const std::string>> Tree::JsonOf(const Node& node) const {
-  const std::string key = node.id.Serialize();
+  // Slots are reused by later versions; generations are not.
+  std::string key = node.id.Serialize();
+  key.append(reinterpret_cast<const char*>(&node.src->generation), sizeof(uint64_t));
   if (auto hit = cache_->Get(key)) return hit;
   auto out = std::make_shared<std::string>();
   const Segment& seg = *node.src->seg;
@@ -350,6 +261,7 @@ Result<NodeAttr> Tree::GetAttr(uint64_t ino) const {
 }
 
 uint64_t Tree::InoOf(const NodeId& id, bool count_lookup) {
+  if (count_lookup) Count(id.slot, 1);
   if (uint64_t ino = EncodeCompact(id)) return ino;
   return count_lookup ? table_.Acquire(id) : table_.Peek(id);
 }
@@ -361,6 +273,7 @@ Result<NodeAttr> Tree::ChildAttr(const Node& parent, const NodeId& child_id, con
     node.kind = Node::Kind::kValue;
     node.id = child_id;
     node.src = parent.src;
+    node.hold = parent.hold;
     node.value = *child;
     node.record_at = parent.record_at;
   } else {
@@ -446,15 +359,18 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
   NodeId child = parent.id;
   const bool reserved = !name.empty() && name[0] == '@';
   switch (parent.kind) {
-    case Node::Kind::kMountRoot: {
-      for (uint32_t slot = 1; slot < sources_.size(); ++slot) {
-        if (sources_[slot]->name == name) {
-          child = NodeId();
-          child.slot = slot;
-          return ChildAttr(parent, child, nullptr, true);
+    case Node::Kind::kMountRoot:
+    case Node::Kind::kDirectory: {
+      const uint32_t dir_slot = parent.kind == Node::Kind::kMountRoot ? 0 : parent.id.slot;
+      child = NodeId();
+      {
+        std::shared_lock lock(mu_);
+        for (const Entry& e : slots_[dir_slot].entries) {
+          if (e.name == name) child.slot = e.slot;
         }
       }
-      return Status::NotFound(std::string(name));
+      if (child.slot == 0) return Status::NotFound(std::string(name));
+      return ChildAttr(parent, child, nullptr, true);
     }
     case Node::Kind::kCollection: {
       const Source& src = *parent.src;
@@ -463,7 +379,9 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
         else if (name == "@info") child.id = kInfoFile;
         else if (name == "@segment") child.id = kSegmentFile;
         else return Status::NotFound(std::string(name));
-        return ChildAttr(parent, child, nullptr, true);
+        MAPFS_ASSIGN_OR_RETURN(NodeAttr a, ChildAttr(parent, child, nullptr, true));
+        a.volatile_entry = VolatileChildren(parent_ino);
+        return a;
       }
       if (!src.seg) return src.status;
       if (src.seg->kind() == CollectionKind::kArray) {
@@ -477,7 +395,9 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
         child.anchor = Anchor::kEntry;
         child.id = static_cast<uint32_t>(*ordinal);
       }
-      return ChildAttr(parent, child, nullptr, true);
+      MAPFS_ASSIGN_OR_RETURN(NodeAttr a, ChildAttr(parent, child, nullptr, true));
+      a.volatile_entry = VolatileChildren(parent_ino);
+      return a;
     }
     case Node::Kind::kKeyDir: {
       if (name == "@json") {
@@ -511,10 +431,6 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
     default:
       return Status::IOError("not a directory", ENOTDIR);
   }
-}
-
-void Tree::Forget(uint64_t ino, uint64_t n) {
-  if (!IsCompactIno(ino)) table_.Forget(ino, n);
 }
 
 namespace {

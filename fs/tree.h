@@ -2,19 +2,28 @@
 // numbers, names, attributes and contents over one or more segments — with
 // no FUSE in it, so it is tested directly.
 //
-// SOURCE is a segment file (its collection is the root) or a directory of
-// them (one subdirectory per `*.mapfs` file, named without the suffix). A
-// source that fails to open still appears; everything inside it is EIO.
-// SOURCE may also be a shared array (`shm://name`, `file://path`, or a path
-// to a shared-array file): the root then holds one file `<name>.npy`; inside
-// a directory, shared-array files appear as `<stem>.npy` files.
+// A tree is made of sources (TreeSource), each a segment file (shown as a
+// collection directory), a directory of them (one subdirectory per
+// `*.mapfs` file, named without the suffix, and `<stem>.npy` per
+// shared-array file), or a shared array (`shm://name`, `file://path`, or a
+// path to a shared-array file), shown as one `.npy` file. Tree::Open(SOURCE)
+// is the `mapfs mount SOURCE` form: a segment file is the mount root itself,
+// a directory's contents are the root. Tree::Open(sources) is the mounts.yaml
+// form: the root holds one entry per named source.
 //
-// Thread-safety: every method may be called from any number of threads. The
-// segments are immutable (a shared array's data is not: it is read live, as
-// other processes write it); the only shared mutable state is the InodeTable
-// of deep nodes and the RenderCache, both internally locked. Memory does not
-// grow with the number of records: nodes are computed from inode numbers on
-// demand.
+// Versions: segments are immutable, but a source file may be replaced (a
+// rebuild renamed over it). Refresh() opens the new file and, if it
+// validates, serves it under new inode numbers while the old version keeps
+// answering for the inode numbers the kernel already holds (open files); the
+// old mapping is released once the kernel has forgotten all of them. Inode
+// numbers carry the version's slot, so no cached page or attribute of one
+// version is ever taken for the other's.
+//
+// Thread-safety: every method may be called from any number of threads. A
+// shared array's data is read live, as other processes write it; the other
+// shared mutable state (slots, directory members, the InodeTable of deep
+// nodes and the RenderCache) is internally locked. Memory does not grow with
+// the number of records: nodes are computed from inode numbers on demand.
 //
 //   MAPFS_ASSIGN_OR_RETURN(auto tree, Tree::Open("people.mapfs"));
 //   MAPFS_ASSIGN_OR_RETURN(NodeAttr rec, tree->Lookup(kRootIno, "0"));
@@ -24,7 +33,9 @@
 
 #include <ctime>
 #include <functional>
+#include <atomic>
 #include <memory>
+#include <shared_mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,6 +54,21 @@ struct TreeOptions {
   size_t render_cache_bytes = size_t{64} << 20;
 };
 
+// One named source of a multi-source tree (a mounts.yaml `sources` entry).
+struct TreeSource {
+  std::string name;  // the entry in the mount root (arrays get ".npy" appended)
+  std::string path;  // a segment file, a directory of them, or an array URI
+  std::string where; // prefix for errors about this source ("FILE:LINE:COL"), may be empty
+};
+
+// What the kernel must drop after a Refresh: the directory entry `name` of
+// directory `parent` (its old inode and everything below it), and the
+// parent's own attributes and cached listing.
+struct Invalidation {
+  uint64_t parent = 0;
+  std::string name;
+};
+
 struct NodeAttr {
   uint64_t ino = 0;
   bool is_dir = false;
@@ -51,7 +77,13 @@ struct NodeAttr {
   // The content may change while mounted (shared arrays): readers must not
   // be served page-cache contents from before their open.
   bool live = false;
+  // The name may soon stand for another node: a child of the root of a
+  // single-file mount, whose replacement cannot invalidate names one by one.
+  // Such entries (and misses) are cached for at most kVolatileEntrySeconds.
+  bool volatile_entry = false;
 };
+
+constexpr double kVolatileEntrySeconds = 1.0;
 
 // The bytes of one read: up to two pieces (a .npy header, then data), each
 // pointing into the segment mapping, the Tree, or the reply's own storage.
@@ -72,8 +104,32 @@ class Tree {
   using DirFiller =
       std::function<bool(std::string_view name, const NodeAttr& attr, uint64_t next_offset)>;
 
+  // The `mapfs mount SOURCE` form. Fails if SOURCE is missing, or is a
+  // single segment or array that does not open; a directory's members that
+  // fail to open still appear, with everything inside them EIO.
   static Result<std::unique_ptr<Tree>> Open(const std::string& source, TreeOptions options = {});
+  // The mounts.yaml form: the root lists `sources` in order. Every source
+  // must open (directory members may fail as above); the error names the
+  // source's `where`.
+  static Result<std::unique_ptr<Tree>> Open(const std::vector<TreeSource>& sources,
+                                            TreeOptions options = {});
   ~Tree();
+
+  // Directories whose changes Refresh must hear of: those holding a source
+  // file, and directory sources.
+  std::vector<std::string> WatchedDirectories() const;
+  // Every source file and directory member the tree shows (not shared
+  // arrays in shared memory), for a periodic check.
+  std::vector<std::string> SourceFiles() const;
+  // Re-examines what `dir`/`name` (a file created, replaced, or removed)
+  // means for the tree: a replaced source or member that validates is served
+  // from now on, a new `*.mapfs` file in a directory source appears, a
+  // removed one disappears. A replacement that fails to open or to verify its
+  // checksums is refused (logged) and the old version keeps serving. Returns
+  // what the kernel must forget; empty when nothing changed.
+  std::vector<Invalidation> Refresh(const std::string& dir, const std::string& name);
+  // Number of source versions held, current and retired (for tests).
+  size_t open_versions() const;
 
   Result<NodeAttr> GetAttr(uint64_t ino) const;
   // The child `name` of directory `parent`. A deep child's inode number is
@@ -86,23 +142,46 @@ class Tree {
   Status ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill);
   // Up to `size` bytes of file `ino` from `offset` (short at end of file).
   Status Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out);
-  // The kernel dropped `n` lookups of `ino` (a no-op for compact numbers).
+  // The kernel dropped `n` lookups of `ino`. Releases a replaced version
+  // once the kernel holds none of its inode numbers.
   void Forget(uint64_t ino, uint64_t n);
 
   // True if some file is live (NodeAttr::live): the mount must see opens.
   bool has_live_files() const { return live_; }
+  // True if names in directory `dir_ino` may stand for other nodes after a
+  // Refresh without an Invalidation naming them (NodeAttr::volatile_entry).
+  bool VolatileChildren(uint64_t dir_ino) const { return single_ && dir_ino == kRootIno; }
   // Number of deep nodes currently remembered (for tests and stats).
   size_t remembered_nodes() const { return table_.size(); }
-  // The segment in slot `i` (null if it failed to open); 0 is the only slot
-  // of a single-file source, directory sources use 1..N.
-  const Segment* segment(uint32_t slot) const;
+  // The current segment of the source or member called `name` (a path of
+  // names from the root: "" for a single-file mount's root, "people", or
+  // "archive/2024"); null if there is none or it failed to open. Shared so
+  // that a replacement does not unmap it under the caller.
+  std::shared_ptr<const Segment> segment(std::string_view path) const;
 
   // Defined in tree_internal.h; named here for the helpers of tree*.cc.
   struct Source;
   struct Node;
+  struct Slot;
+  struct Entry;
 
  private:
-  Tree() = default;
+  Tree();
+
+  // Sources and versions (tree_sources.cc).
+  Status AddSource(const TreeSource& spec);
+  Status AddEntry(uint32_t dir_slot, std::shared_ptr<const Source> src, const std::string& path,
+                  const std::string& where);
+  Status ScanDirectory(uint32_t dir_slot, const std::string& dir);
+  std::shared_ptr<const Source> OpenMember(const std::string& dir, const std::string& file) const;
+  // A free slot now holding `src`; 0 if every slot is taken.
+  uint32_t Install(std::shared_ptr<const Source> src);
+  std::shared_ptr<const Source> SourceAt(uint32_t slot) const;
+  uint64_t DirIno(uint32_t dir_slot) const;
+  // Frees `slot` now, or once the kernel forgets its last inode number.
+  void RetireLocked(uint32_t slot);
+  // Adds `lookups` (negative: forgets) to the kernel's count for `slot`.
+  void Count(uint32_t slot, int64_t lookups);
 
   Result<Node> Resolve(uint64_t ino) const;
   Result<Node> ResolveId(const NodeId& id) const;
@@ -114,17 +193,22 @@ class Tree {
   // The file name of index entry `ordinal` of a keyed collection.
   Result<std::string> EntryName(const Source& src, uint64_t ordinal, std::string_view key) const;
   Result<std::optional<uint64_t>> FindEntry(const Source& src, std::string_view name) const;
+  Status ReadDirEntries(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status ReadDirCollection(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status Corrupt(const Source& src, const Status& st) const;
   Status CorruptNode(const Node& node, const Status& st) const;
 
-  bool single_ = true;
-  bool live_ = false;
-  std::vector<std::unique_ptr<Source>> sources_;  // by slot
+  bool single_ = true;  // the root is the collection of the one entry of slot 0
+  std::atomic<bool> live_{false};
   timespec root_mtime_{};
   std::unique_ptr<RenderCache> cache_;
   InodeTable table_;
+  // Guards slots' `src` and `retired`, and every directory's entries.
+  mutable std::shared_mutex mu_;
+  std::unique_ptr<Slot[]> slots_;  // kMaxSlots; 0 is the mount root
+  uint32_t next_slot_ = 0;          // the last slot Install gave
+  bool opened_ = false;             // Open is done: new files are replacements
 };
 
 }  // namespace mapfs::fs

@@ -45,30 +45,45 @@ Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& 
   const uint64_t pos = std::max(offset, kDotEntries) - kDotEntries;
   switch (node.kind) {
     case Node::Kind::kMountRoot:
-      for (uint64_t slot = pos + 1; slot < sources_.size(); ++slot) {
-        NodeId child;
-        child.slot = static_cast<uint32_t>(slot);
-        const Source& src = *sources_[slot];
-        NodeAttr a;
-        if (src.is_array) {
-          // readdirplus hands this size to the kernel; an array that failed
-          // to attach is listed with size 0 and answers EIO when used.
-          Result<Node> array = ResolveId(child);
-          Result<NodeAttr> attr = array.ok() ? AttrOf(*array) : array.status();
-          if (attr.ok()) a = *attr;
-        }
-        a.ino = EncodeCompact(child);
-        a.is_dir = !src.is_array;
-        a.mtime = src.mtime;
-        if (!fill(src.name, a, slot + kDotEntries)) break;
-      }
-      return Status::OK();
+    case Node::Kind::kDirectory:
+      return ReadDirEntries(node, pos, plus, fill);
     case Node::Kind::kCollection:
     case Node::Kind::kKeyDir:
       return ReadDirCollection(node, pos, plus, fill);
     default:
       return ReadDirValue(node, pos, plus, fill);
   }
+}
+
+Status Tree::ReadDirEntries(const Node& node, uint64_t pos, bool plus, const DirFiller& fill) {
+  std::vector<Entry> entries;
+  {
+    std::shared_lock lock(mu_);
+    const std::vector<Entry>& all = slots_[node.kind == Node::Kind::kMountRoot ? 0 : node.id.slot].entries;
+    if (pos < all.size()) entries.assign(all.begin() + static_cast<ptrdiff_t>(pos), all.end());
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    NodeId child;
+    child.slot = entries[i].slot;
+    std::shared_ptr<const Source> src = SourceAt(child.slot);
+    if (!src) continue;  // replaced meanwhile
+    NodeAttr a;
+    if (src->is_array) {
+      // readdirplus hands this size to the kernel; an array that failed
+      // to attach is listed with size 0 and answers EIO when used.
+      Result<Node> array = ResolveId(child);
+      Result<NodeAttr> attr = array.ok() ? AttrOf(*array) : array.status();
+      if (attr.ok()) a = *attr;
+    }
+    a.ino = InoOf(child, plus);
+    a.is_dir = !src->is_array;
+    a.mtime = src->mtime;
+    if (!fill(entries[i].name, a, pos + i + 1 + kDotEntries)) {
+      if (plus) Forget(a.ino, 1);
+      break;
+    }
+  }
+  return Status::OK();
 }
 
 Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const DirFiller& fill) {

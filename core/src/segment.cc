@@ -180,6 +180,8 @@ Status Segment::VerifyKeyField(uint64_t i, std::string_view key, std::string_vie
       "record " + std::to_string(i) + ": key field differs from the stored key");
 }
 
+Status Segment::VerifyChecksums() const { return internal::VerifySections(layout_); }
+
 Status Segment::Verify() const {
   MAPFS_RETURN_IF_ERROR(internal::VerifyLayout(layout_));
   for (uint64_t i = 0; i < layout_.record_count; ++i) {

@@ -56,6 +56,8 @@ Result<Segment::RecordIds> RangeAt(const SegmentLayout& l, uint64_t ordinal);
 // Every checksum, zero padding, index order and range invariant; without the
 // schema (records are checked by Segment::Verify).
 Status VerifyLayout(const SegmentLayout& l);
+// Section checksums and padding only (part of VerifyLayout).
+Status VerifySections(const SegmentLayout& l);
 
 // A sequential temp file for spilled data: buffered appends, then buffered
 // reads from the start. Unnamed (O_TMPFILE) where the filesystem allows.

@@ -28,30 +28,6 @@ Status CheckZero(const SegmentLayout& l, uint64_t begin, uint64_t end) {
   return Status::OK();
 }
 
-Status VerifySections(const SegmentLayout& l) {
-  sf::Header h;
-  std::memcpy(&h, l.base, sizeof(h));
-  if (h.reserved0 != 0) return SegmentCorruption(l, 43, "reserved header byte is not zero");
-  for (size_t i = 0; i < sizeof(h.reserved); ++i) {
-    if (h.reserved[i] != 0) return SegmentCorruption(l, 80 + i, "reserved header byte not zero");
-  }
-  uint64_t prev_end = sizeof(sf::Header) + uint64_t{l.section_count} * sizeof(sf::SectionEntry);
-  for (uint32_t i = 0; i < l.section_count; ++i) {
-    const uint64_t at = sizeof(sf::Header) + uint64_t{i} * sizeof(sf::SectionEntry);
-    sf::SectionEntry e;
-    std::memcpy(&e, l.base + at, sizeof(e));
-    if (e.flags != 0) return SegmentCorruption(l, at + 4, "section flags are not zero");
-    MAPFS_RETURN_IF_ERROR(CheckZero(l, prev_end, e.offset));
-    if (XXH3_64bits(l.base + e.offset, e.size) != e.checksum) {
-      return SegmentCorruption(l, e.offset,
-                               "checksum mismatch in section " + std::to_string(i) + " (kind " +
-                                   std::to_string(e.kind) + ")");
-    }
-    prev_end = e.offset + e.size;
-  }
-  return CheckZero(l, prev_end, l.size);
-}
-
 Status VerifyItems(const SegmentLayout& l) {
   const bool keys_stored =
       l.kind == CollectionKind::kMapping || l.kind == CollectionKind::kMultiMap;
@@ -138,6 +114,30 @@ Status VerifyRanges(const SegmentLayout& l) {
 }
 
 }  // namespace
+
+Status VerifySections(const SegmentLayout& l) {
+  sf::Header h;
+  std::memcpy(&h, l.base, sizeof(h));
+  if (h.reserved0 != 0) return SegmentCorruption(l, 43, "reserved header byte is not zero");
+  for (size_t i = 0; i < sizeof(h.reserved); ++i) {
+    if (h.reserved[i] != 0) return SegmentCorruption(l, 80 + i, "reserved header byte not zero");
+  }
+  uint64_t prev_end = sizeof(sf::Header) + uint64_t{l.section_count} * sizeof(sf::SectionEntry);
+  for (uint32_t i = 0; i < l.section_count; ++i) {
+    const uint64_t at = sizeof(sf::Header) + uint64_t{i} * sizeof(sf::SectionEntry);
+    sf::SectionEntry e;
+    std::memcpy(&e, l.base + at, sizeof(e));
+    if (e.flags != 0) return SegmentCorruption(l, at + 4, "section flags are not zero");
+    MAPFS_RETURN_IF_ERROR(CheckZero(l, prev_end, e.offset));
+    if (XXH3_64bits(l.base + e.offset, e.size) != e.checksum) {
+      return SegmentCorruption(l, e.offset,
+                               "checksum mismatch in section " + std::to_string(i) + " (kind " +
+                                   std::to_string(e.kind) + ")");
+    }
+    prev_end = e.offset + e.size;
+  }
+  return CheckZero(l, prev_end, l.size);
+}
 
 Status VerifyLayout(const SegmentLayout& l) {
   MAPFS_RETURN_IF_ERROR(VerifySections(l));

@@ -1,0 +1,127 @@
+// Watching sources for replacements; see reload.h.
+#include "reload.h"
+
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "log.h"
+
+namespace mapfs::fs {
+
+namespace {
+
+// A rebuild renamed over a file, a file written in place, a file removed or
+// renamed away (directory sources).
+constexpr uint32_t kEvents = IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE;
+constexpr int kPollMillis = 1000;
+
+std::pair<std::string, std::string> SplitPath(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return {".", path};
+  return {slash == 0 ? "/" : path.substr(0, slash), path.substr(slash + 1)};
+}
+
+}  // namespace
+
+Status ReloadWatcher::Start() {
+  stop_.Reset(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (!stop_.valid()) return Status::FromErrno("eventfd");
+  inotify_.Reset(::inotify_init1(IN_CLOEXEC | IN_NONBLOCK));
+  if (!inotify_.valid()) {
+    LogWarn("cannot watch sources for replacements (inotify: %s); checking them every second",
+            std::strerror(errno));
+  } else {
+    for (const std::string& dir : tree_->WatchedDirectories()) {
+      const int wd = ::inotify_add_watch(inotify_.get(), dir.c_str(), kEvents | IN_ONLYDIR);
+      if (wd < 0) {
+        LogWarn("cannot watch %s for replacements (%s); checking its sources every second",
+                dir.c_str(), std::strerror(errno));
+        continue;
+      }
+      dirs_[wd] = dir;
+    }
+  }
+  thread_ = std::thread([this] { Run(); });
+  return Status::OK();
+}
+
+void ReloadWatcher::Stop() {
+  if (!thread_.joinable()) return;
+  const uint64_t one = 1;
+  if (::write(stop_.get(), &one, sizeof one) < 0) {
+    LogError("cannot stop the reload watcher: %s", std::strerror(errno));
+  }
+  thread_.join();
+}
+
+void ReloadWatcher::Run() {
+  pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};
+  const nfds_t count = inotify_.valid() ? 2 : 1;
+  while (true) {
+    const int n = ::poll(fds, count, kPollMillis);
+    if (n < 0 && errno != EINTR) {
+      LogError("reload watcher: poll: %s", std::strerror(errno));
+      return;
+    }
+    if (fds[0].revents & POLLIN) return;
+    if (n > 0 && (fds[1].revents & POLLIN)) {
+      HandleEvents();
+    } else if (n == 0) {
+      CheckNow();
+    }
+  }
+}
+
+void ReloadWatcher::CheckNow() {
+  for (const std::string& path : tree_->SourceFiles()) {
+    auto [dir, name] = SplitPath(path);
+    Apply(tree_->Refresh(dir, name));
+  }
+  if (inotify_.valid()) HandleEvents();
+}
+
+void ReloadWatcher::HandleEvents() {
+  alignas(inotify_event) char buf[64 * 1024];
+  while (true) {
+    const ssize_t len = ::read(inotify_.get(), buf, sizeof buf);
+    if (len <= 0) {
+      if (len < 0 && errno != EAGAIN && errno != EINTR) {
+        LogError("reload watcher: inotify: %s", std::strerror(errno));
+      }
+      return;
+    }
+    for (ssize_t at = 0; at < len;) {
+      const auto* ev = reinterpret_cast<const inotify_event*>(buf + at);
+      at += static_cast<ssize_t>(sizeof(inotify_event) + ev->len);
+      if (ev->mask & IN_Q_OVERFLOW) {
+        // Events were lost: look at every source instead.
+        for (const std::string& path : tree_->SourceFiles()) {
+          auto [dir, name] = SplitPath(path);
+          Apply(tree_->Refresh(dir, name));
+        }
+        continue;
+      }
+      auto it = dirs_.find(ev->wd);
+      if (it == dirs_.end() || ev->len == 0) continue;
+      Apply(tree_->Refresh(it->second, ev->name));
+    }
+  }
+}
+
+void ReloadWatcher::Apply(const std::vector<Invalidation>& changes) {
+  if (session_ == nullptr) return;
+  for (const Invalidation& c : changes) {
+    // ENOENT: the kernel had not cached it. Nothing else can fail usefully.
+    if (!c.name.empty()) {
+      fuse_lowlevel_notify_inval_entry(session_, c.parent, c.name.data(), c.name.size());
+    }
+    fuse_lowlevel_notify_inval_inode(session_, c.parent, 0, 0);
+  }
+}
+
+}  // namespace mapfs::fs

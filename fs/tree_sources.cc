@@ -1,0 +1,446 @@
+// Tree: opening sources, the slots that hold their versions, and replacing
+// a version when its file is rebuilt (see "Versions" in tree.h).
+#include <dirent.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <climits>
+#include <algorithm>
+#include <cerrno>
+#include <mutex>
+#include <set>
+
+#include "array_source.h"
+#include "content.h"
+#include "log.h"
+#include "tree.h"
+#include "tree_internal.h"
+
+namespace mapfs::fs {
+
+namespace {
+
+constexpr std::string_view kSuffix = ".mapfs";
+
+std::atomic<uint64_t> g_next_generation{1};
+
+FileStamp StampOf(const struct stat& st) {
+  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
+
+// Opens one version of a segment file. With `verify`, the section checksums
+// are checked too: a replacement is read whole before it is served.
+std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string path, bool verify) {
+  auto src = std::make_shared<Tree::Source>();
+  src->name = std::move(name);
+  src->path = std::move(path);
+  src->generation = g_next_generation++;
+  struct stat st;
+  if (::stat(src->path.c_str(), &st) == 0) {
+    src->mtime = st.st_mtim;
+    src->stamp = StampOf(st);
+  }
+  Result<Segment> seg = Segment::Open(src->path);
+  Status st_open = seg.ok() && verify ? seg->VerifyChecksums() : seg.status();
+  if (!st_open.ok()) {
+    src->status = st_open;
+    return src;
+  }
+  src->seg = std::make_unique<Segment>(std::move(seg).value());
+  // Tree::segment() hands out the segment; it lives as long as its Source.
+  src->shared_seg = std::shared_ptr<const Segment>(src, src->seg.get());
+  src->schema_yaml = src->seg->schema().ToYaml();
+  src->info_json = InfoJson(*src->seg);
+  return src;
+}
+
+std::shared_ptr<Tree::Source> OpenArray(const SharedArrayUri& uri) {
+  std::shared_ptr<Tree::Source> src = OpenArraySource(uri);
+  src->generation = g_next_generation++;
+  struct stat st;
+  if (uri.scheme == SharedArrayUri::Scheme::kFile && ::stat(uri.target.c_str(), &st) == 0) {
+    src->stamp = StampOf(st);
+  }
+  return src;
+}
+
+std::string DirName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir.ends_with('/') ? dir + name : dir + "/" + name;
+}
+
+Status WithWhere(const std::string& where, const Status& st) {
+  return where.empty() ? st : st.WithContext(where);
+}
+
+}  // namespace
+
+Tree::Tree() : slots_(new Slot[kMaxSlots]) {}
+Tree::~Tree() = default;
+
+std::shared_ptr<const Tree::Source> Tree::OpenMember(const std::string& dir,
+                                                     const std::string& file) const {
+  // Hidden files are left out: editors and copy tools write them.
+  if (file.empty() || file[0] == '.') return nullptr;
+  const std::string path = JoinPath(dir, file);
+  if (file.size() > kSuffix.size() && file.ends_with(kSuffix)) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
+    return OpenSegmentSource(file.substr(0, file.size() - kSuffix.size()), path,
+                             /*verify=*/opened_);
+  }
+  if (HasArrayMagic(path)) {
+    Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
+    if (uri.ok()) return OpenArray(*uri);
+  }
+  return nullptr;
+}
+
+uint32_t Tree::Install(std::shared_ptr<const Source> src) {
+  std::unique_lock lock(mu_);
+  // Round robin, so a freed slot (and its inode numbers) is reused as late
+  // as possible.
+  for (uint32_t tries = 1; tries < kMaxSlots; ++tries) {
+    next_slot_ = next_slot_ % (kMaxSlots - 1) + 1;
+    Slot& s = slots_[next_slot_];
+    if (s.src) continue;
+    s.src = std::move(src);
+    s.entries.clear();
+    s.dir_path.clear();
+    s.retired = false;
+    s.lookups = 0;
+    if (s.src->is_array) live_ = true;
+    return next_slot_;
+  }
+  return 0;
+}
+
+std::shared_ptr<const Tree::Source> Tree::SourceAt(uint32_t slot) const {
+  if (slot == 0 || slot >= kMaxSlots) return nullptr;
+  std::shared_lock lock(mu_);
+  return slots_[slot].src;
+}
+
+uint64_t Tree::DirIno(uint32_t dir_slot) const {
+  if (dir_slot == 0) return kRootIno;
+  NodeId id;
+  id.slot = dir_slot;
+  return EncodeCompact(id);
+}
+
+void Tree::RetireLocked(uint32_t slot) {
+  Slot& s = slots_[slot];
+  if (s.lookups.load() <= 0) {
+    s.src.reset();
+  } else {
+    s.retired = true;
+  }
+}
+
+void Tree::Count(uint32_t slot, int64_t lookups) {
+  if (slot == 0 || slot >= kMaxSlots) return;
+  Slot& s = slots_[slot];
+  if (s.lookups.fetch_add(lookups) + lookups > 0 || lookups > 0) return;
+  std::unique_lock lock(mu_);
+  if (s.retired && s.lookups.load() <= 0) {
+    // The kernel holds no inode number of this version any more: unmap it.
+    s.retired = false;
+    s.src.reset();
+  }
+}
+
+void Tree::Forget(uint64_t ino, uint64_t n) {
+  std::optional<NodeId> id = IsCompactIno(ino) ? DecodeCompact(ino) : table_.Find(ino);
+  if (!IsCompactIno(ino)) table_.Forget(ino, n);
+  if (id) Count(id->slot, -static_cast<int64_t>(n));
+}
+
+size_t Tree::open_versions() const {
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (uint32_t i = 1; i < kMaxSlots; ++i) n += slots_[i].src != nullptr;
+  return n;
+}
+
+Status Tree::AddEntry(uint32_t dir_slot, std::shared_ptr<const Source> src,
+                      const std::string& path, const std::string& where) {
+  const std::string name = src->name;
+  const uint32_t slot = Install(std::move(src));
+  if (slot == 0) {
+    return Status::InvalidArgument(path + ": more than " + std::to_string(kMaxSlots - 1) +
+                                   " segments and arrays in one mount");
+  }
+  std::unique_lock lock(mu_);
+  slots_[dir_slot].entries.push_back(Entry{name, path, where, slot});
+  return Status::OK();
+}
+
+Status Tree::ScanDirectory(uint32_t dir_slot, const std::string& dir) {
+  std::vector<std::string> names;
+  {
+    DIR* d = ::opendir(dir.c_str());
+    if (d == nullptr) return Status::FromErrno(dir);
+    while (dirent* e = ::readdir(d)) names.emplace_back(e->d_name);
+    ::closedir(d);
+  }
+  std::sort(names.begin(), names.end());
+  std::set<std::string, std::less<>> shown;
+  for (const std::string& file : names) {
+    std::shared_ptr<const Source> src = OpenMember(dir, file);
+    // One node per name: a later file whose name is taken ("x.mapfs" and an
+    // array "x.npy.mapfs", two arrays "x.a" and "x.b") is left out.
+    if (!src || !shown.insert(src->name).second) continue;
+    MAPFS_RETURN_IF_ERROR(AddEntry(dir_slot, std::move(src), JoinPath(dir, file), ""));
+  }
+  std::unique_lock lock(mu_);
+  slots_[dir_slot].dir_path = dir;
+  return Status::OK();
+}
+
+Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOptions options) {
+  // Absolute, so the directory watched for replacements and the paths
+  // compared stay right after the daemon changes directory to /.
+  std::string source = source_arg;
+  if (!IsArrayUri(source) && !source.starts_with('/')) {
+    char cwd[PATH_MAX];
+    if (::getcwd(cwd, sizeof cwd) != nullptr) source = JoinPath(cwd, source);
+  }
+  std::unique_ptr<Tree> tree(new Tree());
+  tree->cache_ = std::make_unique<RenderCache>(options.render_cache_bytes);
+  std::optional<std::string> array_uri;
+  struct stat st;
+  if (IsArrayUri(source)) {
+    array_uri = source;
+  } else {
+    if (::stat(source.c_str(), &st) != 0) return Status::FromErrno(source);
+    if (!S_ISDIR(st.st_mode) && HasArrayMagic(source)) array_uri = "file://" + source;
+  }
+  if (array_uri) {
+    // One array is a mount root holding one file.
+    MAPFS_ASSIGN_OR_RETURN(SharedArrayUri uri, SharedArrayUri::Parse(*array_uri));
+    tree->single_ = false;
+    std::shared_ptr<const Source> src = OpenArray(uri);
+    if (!src->status.ok()) return src->status;  // the whole mount: refuse it now
+    tree->root_mtime_ = src->mtime;
+    MAPFS_RETURN_IF_ERROR(tree->AddEntry(0, std::move(src), uri.canonical, ""));
+  } else if (!S_ISDIR(st.st_mode)) {
+    tree->single_ = true;
+    tree->root_mtime_ = st.st_mtim;
+    std::shared_ptr<const Source> src = OpenSegmentSource("", source, false);
+    // A single file is the whole mount: refuse it now rather than serve EIO.
+    if (!src->status.ok()) return src->status;
+    MAPFS_RETURN_IF_ERROR(tree->AddEntry(0, std::move(src), source, ""));
+  } else {
+    tree->single_ = false;
+    tree->root_mtime_ = st.st_mtim;
+    MAPFS_RETURN_IF_ERROR(tree->ScanDirectory(0, source));
+  }
+  tree->opened_ = true;
+  return tree;
+}
+
+Result<std::unique_ptr<Tree>> Tree::Open(const std::vector<TreeSource>& sources,
+                                         TreeOptions options) {
+  std::unique_ptr<Tree> tree(new Tree());
+  tree->cache_ = std::make_unique<RenderCache>(options.render_cache_bytes);
+  tree->single_ = false;
+  ::clock_gettime(CLOCK_REALTIME, &tree->root_mtime_);
+  for (const TreeSource& spec : sources) {
+    MAPFS_RETURN_IF_ERROR(tree->AddSource(spec));
+  }
+  tree->opened_ = true;
+  return tree;
+}
+
+Status Tree::AddSource(const TreeSource& spec) {
+  auto fail = [&](const Status& st) { return WithWhere(spec.where, st); };
+  std::optional<std::string> array_uri;
+  struct stat st;
+  if (IsArrayUri(spec.path)) {
+    array_uri = spec.path;
+  } else {
+    if (::stat(spec.path.c_str(), &st) != 0) return fail(Status::FromErrno(spec.path));
+    if (!S_ISDIR(st.st_mode) && HasArrayMagic(spec.path)) array_uri = "file://" + spec.path;
+  }
+  if (array_uri) {
+    Result<SharedArrayUri> uri = SharedArrayUri::Parse(*array_uri);
+    if (!uri.ok()) return fail(uri.status());
+    std::shared_ptr<Source> src = OpenArray(*uri);
+    if (!src->status.ok()) return fail(src->status);
+    src->name = spec.name.ends_with(".npy") ? spec.name : spec.name + ".npy";
+    return AddEntry(0, std::move(src), uri->canonical, spec.where);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    auto dir = std::make_shared<Source>();
+    dir->name = spec.name;
+    dir->path = spec.path;
+    dir->is_directory = true;
+    dir->mtime = st.st_mtim;
+    dir->stamp = StampOf(st);
+    dir->generation = g_next_generation++;
+    const uint32_t slot = Install(dir);
+    if (slot == 0) return fail(Status::InvalidArgument("too many sources in one mount"));
+    {
+      std::unique_lock lock(mu_);
+      slots_[0].entries.push_back(Entry{spec.name, spec.path, spec.where, slot});
+    }
+    return fail(ScanDirectory(slot, spec.path));
+  }
+  std::shared_ptr<const Source> src = OpenSegmentSource(spec.name, spec.path, false);
+  if (!src->status.ok()) return fail(src->status);
+  return AddEntry(0, std::move(src), spec.path, spec.where);
+}
+
+std::shared_ptr<const Segment> Tree::segment(std::string_view path) const {
+  std::shared_lock lock(mu_);
+  uint32_t dir = 0;
+  if (single_) return path.empty() ? slots_[slots_[0].entries[0].slot].src->shared_seg : nullptr;
+  while (true) {
+    const size_t slash = path.find('/');
+    const std::string_view name = path.substr(0, slash);
+    uint32_t found = 0;
+    for (const Entry& e : slots_[dir].entries) {
+      if (e.name == name) found = e.slot;
+    }
+    if (found == 0) return nullptr;
+    if (slash == std::string_view::npos) return slots_[found].src->shared_seg;
+    dir = found;
+    path.remove_prefix(slash + 1);
+  }
+}
+
+std::vector<std::string> Tree::WatchedDirectories() const {
+  std::shared_lock lock(mu_);
+  std::set<std::string> dirs;
+  for (uint32_t i = 0; i < kMaxSlots; ++i) {
+    const Slot& s = slots_[i];
+    if (i != 0 && !(s.src && s.src->is_directory)) continue;
+    if (!s.dir_path.empty()) dirs.insert(s.dir_path);
+    for (const Entry& e : s.entries) {
+      const Source* src = slots_[e.slot].src.get();
+      // Shared arrays are live already; shm objects have no file to watch.
+      if (src != nullptr && !src->is_directory && !src->is_array) dirs.insert(DirName(e.path));
+    }
+  }
+  return {dirs.begin(), dirs.end()};
+}
+
+std::vector<std::string> Tree::SourceFiles() const {
+  std::shared_lock lock(mu_);
+  std::vector<std::string> files;
+  for (uint32_t i = 0; i < kMaxSlots; ++i) {
+    const Slot& s = slots_[i];
+    if (i != 0 && !(s.src && s.src->is_directory)) continue;
+    for (const Entry& e : s.entries) {
+      const Source* src = slots_[e.slot].src.get();
+      if (src != nullptr && !src->is_directory && !IsArrayUri(e.path)) files.push_back(e.path);
+    }
+  }
+  return files;
+}
+
+std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::string& name) {
+  const std::string path = JoinPath(dir, name);
+  // What `path` is in the tree: entries showing it, and directory sources
+  // it may join.
+  struct Candidate {
+    uint32_t dir_slot;
+    bool member;          // of a directory source (may appear or disappear)
+    std::optional<Entry> entry;
+  };
+  std::vector<Candidate> found;
+  {
+    std::shared_lock lock(mu_);
+    for (uint32_t i = 0; i < kMaxSlots; ++i) {
+      const Slot& s = slots_[i];
+      if (i != 0 && !(s.src && s.src->is_directory)) continue;
+      const bool member = !s.dir_path.empty() && s.dir_path == dir;
+      bool shown = false;
+      for (const Entry& e : s.entries) {
+        if (e.path != path) continue;
+        shown = true;
+        const Source* src = slots_[e.slot].src.get();
+        if (src != nullptr && !src->is_directory) found.push_back({i, member, e});
+      }
+      if (member && !shown) found.push_back({i, true, std::nullopt});
+    }
+  }
+  std::vector<Invalidation> out;
+  for (const Candidate& c : found) {
+    std::shared_ptr<const Source> old = c.entry ? SourceAt(c.entry->slot) : nullptr;
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+      if (!c.member || !c.entry) continue;  // a mount's own source stays until replaced
+      std::unique_lock lock(mu_);
+      std::vector<Entry>& entries = slots_[c.dir_slot].entries;
+      std::erase_if(entries, [&](const Entry& e) { return e.slot == c.entry->slot; });
+      RetireLocked(c.entry->slot);
+      LogInfo("%s: removed from the mount", path.c_str());
+      out.push_back({DirIno(c.dir_slot), c.entry->name});
+      continue;
+    }
+    if (old && old->stamp == StampOf(st)) continue;  // nothing changed
+    std::shared_ptr<const Source> fresh;
+    if (c.member) {
+      fresh = OpenMember(dir, name);
+      if (!fresh) continue;  // not a segment or array file
+    } else if (old && old->is_array) {
+      Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
+      if (!uri.ok()) continue;
+      auto array = OpenArray(*uri);
+      array->name = old->name;
+      fresh = std::move(array);
+    } else {
+      fresh = OpenSegmentSource(c.entry->name, path, /*verify=*/true);
+    }
+    if (!fresh->status.ok()) {
+      LogError("%s: replacement refused: %s; %s", path.c_str(), fresh->status.ToString().c_str(),
+               old ? "still serving the previous version" : "not shown");
+      continue;
+    }
+    const std::string shown_name = c.entry ? c.entry->name : fresh->name;
+    if (!c.entry) {
+      std::shared_lock lock(mu_);
+      bool taken = false;
+      for (const Entry& e : slots_[c.dir_slot].entries) taken = taken || e.name == shown_name;
+      if (taken) continue;  // the name belongs to another file
+    }
+    const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
+    const uint32_t slot = Install(std::move(fresh));
+    if (slot == 0) {
+      LogError("%s: replacement refused: every version slot is held by open files; still "
+               "serving the previous version", path.c_str());
+      continue;
+    }
+    {
+      std::unique_lock lock(mu_);
+      std::vector<Entry>& entries = slots_[c.dir_slot].entries;
+      if (c.entry) {
+        for (Entry& e : entries) {
+          if (e.slot == c.entry->slot) e.slot = slot;
+        }
+        RetireLocked(c.entry->slot);
+      } else {
+        entries.push_back(Entry{shown_name, path, "", slot});
+      }
+    }
+    if (c.entry) {
+      LogInfo("%s: serving the new version (%llu records)", path.c_str(),
+              static_cast<unsigned long long>(records));
+    } else {
+      LogInfo("%s: added to the mount as %s", path.c_str(), shown_name.c_str());
+    }
+    // A single-file mount's root keeps its inode number; its children are
+    // volatile entries (NodeAttr), so only the root itself is named.
+    out.push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
+  }
+  return out;
+}
+
+}  // namespace mapfs::fs
