@@ -364,13 +364,18 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
       const uint32_t dir_slot = parent.kind == Node::Kind::kMountRoot ? 0 : parent.id.slot;
       child = NodeId();
       {
+        // Pinned under the lock, so a concurrent replacement cannot release
+        // the version between finding it and counting this lookup.
         std::shared_lock lock(mu_);
         for (const Entry& e : slots_[dir_slot].entries) {
           if (e.name == name) child.slot = e.slot;
         }
+        if (child.slot != 0) Count(child.slot, 1);
       }
       if (child.slot == 0) return Status::NotFound(std::string(name));
-      return ChildAttr(parent, child, nullptr, true);
+      Result<NodeAttr> a = ChildAttr(parent, child, nullptr, true);
+      Count(child.slot, -1);
+      return a;
     }
     case Node::Kind::kCollection: {
       const Source& src = *parent.src;

@@ -59,9 +59,19 @@ Status Tree::ReadDirEntries(const Node& node, uint64_t pos, bool plus, const Dir
   std::vector<Entry> entries;
   {
     std::shared_lock lock(mu_);
-    const std::vector<Entry>& all = slots_[node.kind == Node::Kind::kMountRoot ? 0 : node.id.slot].entries;
+    const uint32_t dir_slot = node.kind == Node::Kind::kMountRoot ? 0 : node.id.slot;
+    const std::vector<Entry>& all = slots_[dir_slot].entries;
     if (pos < all.size()) entries.assign(all.begin() + static_cast<ptrdiff_t>(pos), all.end());
+    // Pinned until listed (see Lookup).
+    for (const Entry& e : entries) Count(e.slot, 1);
   }
+  struct Unpin {
+    Tree* tree;
+    const std::vector<Entry>& entries;
+    ~Unpin() {
+      for (const Entry& e : entries) tree->Count(e.slot, -1);
+    }
+  } unpin{this, entries};
   for (size_t i = 0; i < entries.size(); ++i) {
     NodeId child;
     child.slot = entries[i].slot;

@@ -1,0 +1,291 @@
+// Sources replaced while mounted (Tree::Refresh) and trees of named sources
+// (the mounts.yaml form): new versions get new inode numbers, old inode
+// numbers keep reading the old version until the kernel forgets them, and a
+// replacement that does not validate is refused.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "mapfs/shared_array.h"
+#include "reload.h"
+#include "test_util.h"
+#include "tree.h"
+#include "tree_test_util.h"
+
+namespace mapfs::fs {
+namespace {
+
+using mapfs::testing::TempDir;
+
+constexpr char kSchema[] = R"(
+structs:
+  Item:
+    typecode: I
+    fields:
+      k: str
+      n: int64
+)";
+
+std::string Line(const std::string& key, int n) {
+  return R"({"k": ")" + key + R"(", "n": )" + std::to_string(n) + "}";
+}
+
+// Builds a keyed segment next to `path` and renames it over `path`, the way
+// a rebuild replaces a mounted file.
+void Replace(const std::string& path, const std::vector<std::string>& lines) {
+  const std::string tmp = path + ".new";
+  Build(tmp, kSchema, "Item", lines, CollectionKind::kMapping, "k");
+  ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
+}
+
+void ReplaceWithBytes(const std::string& path, const std::string& bytes) {
+  testing::WriteFileOrDie(path + ".new", bytes);
+  ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
+}
+
+TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kSchema, "Item", {Line("a", 1), Line("b", 2)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(path).value();
+  const NodeAttr old_a = Walk(*tree, {"a"});
+  const NodeAttr old_n = Walk(*tree, {"a", "n"});
+  EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
+  EXPECT_TRUE(old_a.volatile_entry);   // a child of a single-file mount's root
+  EXPECT_FALSE(old_n.volatile_entry);
+
+  EXPECT_TRUE(tree->Refresh(dir.path(), "items.mapfs").empty()) << "nothing changed yet";
+  Replace(path, {Line("a", 100), Line("c", 3)});
+  const std::vector<Invalidation> changes = tree->Refresh(dir.path(), "items.mapfs");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].parent, kRootIno);
+  EXPECT_EQ(changes[0].name, "");  // the root keeps its number; its children are volatile
+
+  const NodeAttr new_n = Walk(*tree, {"a", "n"});
+  EXPECT_NE(new_n.ino, old_n.ino);
+  EXPECT_EQ(ReadAll(*tree, new_n.ino), "100\n");
+  EXPECT_EQ(Cat(*tree, {"c", "n"}), "3\n");
+  EXPECT_TRUE(tree->Lookup(kRootIno, "b").status().IsNotFound());
+  // What a reader opened before the replacement still reads the old bytes.
+  EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
+  EXPECT_EQ(tree->open_versions(), 2u);
+  EXPECT_EQ(tree->segment("")->record_count(), 2u);
+
+  // The kernel forgets the old version's inode numbers: it is unmapped.
+  // ("a" was looked up by both walks.)
+  tree->Forget(old_a.ino, 2);
+  EXPECT_EQ(tree->open_versions(), 2u);
+  tree->Forget(old_n.ino, 1);
+  EXPECT_EQ(tree->open_versions(), 1u);
+  EXPECT_EQ(tree->GetAttr(old_n.ino).status().posix_errno(), ESTALE);
+}
+
+TEST(TreeReload, JsonOfANewVersionIsNeverTheCachedOld) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(path).value();
+  EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":1}\n");
+  for (int version = 2; version < 6; ++version) {
+    Replace(path, {Line("a", version)});
+    ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 1u);
+    EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":" + std::to_string(version) + "}\n");
+  }
+}
+
+TEST(TreeReload, BrokenReplacementsAreRefusedAndTheOldVersionKeepsServing) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kSchema, "Item", {Line("a", 1), Line("b", 2)}, CollectionKind::kMapping, "k");
+  const std::string good = testing::ReadFileOrDie(path);
+  auto tree = Tree::Open(path).value();
+
+  std::string flipped = good;
+  flipped[flipped.size() - 10] ^= 0x40;  // in the last section: only its checksum sees it
+  for (const std::string& bad : {std::string("not a segment"), good.substr(0, good.size() / 2),
+                                 flipped, std::string()}) {
+    ReplaceWithBytes(path, bad);
+    EXPECT_TRUE(tree->Refresh(dir.path(), "items.mapfs").empty()) << bad.size();
+    EXPECT_EQ(Cat(*tree, {"b", "n"}), "2\n");
+    EXPECT_EQ(tree->open_versions(), 1u);
+  }
+  Replace(path, {Line("b", 20)});
+  EXPECT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 1u);
+  EXPECT_EQ(Cat(*tree, {"b", "n"}), "20\n");
+}
+
+TEST(TreeReload, DirectoryMembersAppearAreReplacedAndDisappear) {
+  TempDir dir;
+  Build(dir.File("one.mapfs"), kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(dir.path()).value();
+  EXPECT_EQ(Names(*tree, kRootIno), (std::vector<std::string>{".", "..", "one"}));
+  const NodeAttr one = Walk(*tree, {"one"});
+
+  // A file that is not a segment, and a hidden one, are not members.
+  testing::WriteFileOrDie(dir.File("notes.txt"), "x");
+  EXPECT_TRUE(tree->Refresh(dir.path(), "notes.txt").empty());
+  Build(dir.File(".two.mapfs"), kSchema, "Item", {Line("b", 2)}, CollectionKind::kMapping, "k");
+  EXPECT_TRUE(tree->Refresh(dir.path(), ".two.mapfs").empty());
+
+  Replace(dir.File("two.mapfs"), {Line("b", 2)});
+  std::vector<Invalidation> changes = tree->Refresh(dir.path(), "two.mapfs");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].parent, kRootIno);
+  EXPECT_EQ(changes[0].name, "two");  // drops the kernel's cached miss
+  EXPECT_EQ(Names(*tree, kRootIno), (std::vector<std::string>{".", "..", "one", "two"}));
+  EXPECT_EQ(Cat(*tree, {"two", "b", "n"}), "2\n");
+
+  Replace(dir.File("one.mapfs"), {Line("a", 10)});
+  changes = tree->Refresh(dir.path(), "one.mapfs");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].name, "one");
+  EXPECT_NE(Walk(*tree, {"one"}).ino, one.ino);
+  EXPECT_EQ(Cat(*tree, {"one", "a", "n"}), "10\n");
+  EXPECT_FALSE(tree->Lookup(kRootIno, "one").value().volatile_entry);
+
+  ASSERT_EQ(std::remove(dir.File("two.mapfs").c_str()), 0);
+  changes = tree->Refresh(dir.path(), "two.mapfs");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].name, "two");
+  EXPECT_EQ(Names(*tree, kRootIno), (std::vector<std::string>{".", "..", "one"}));
+}
+
+TEST(TreeReload, NamedSourcesShowFilesDirectoriesAndArrays) {
+  TempDir dir;
+  Build(dir.File("people.mapfs"), kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping,
+        "k");
+  ASSERT_EQ(::mkdir(dir.File("archive").c_str(), 0755), 0);
+  Build(dir.File("archive/2024.mapfs"), kSchema, "Item", {Line("y", 24)},
+        CollectionKind::kMapping, "k");
+  ASSERT_TRUE(SharedArray::Create("file://" + dir.File("frames.arr"), std::vector<uint64_t>{4},
+                                  DType::kInt32)
+                  .ok());
+  auto tree = Tree::Open(std::vector<TreeSource>{
+                             {"people", dir.File("people.mapfs"), "m.yaml:4:15"},
+                             {"archive", dir.File("archive"), "m.yaml:5:16"},
+                             {"frames", "file://" + dir.File("frames.arr"), "m.yaml:6:15"},
+                         })
+                  .value();
+  EXPECT_EQ(Names(*tree, kRootIno),
+            (std::vector<std::string>{".", "..", "people", "archive", "frames.npy"}));
+  EXPECT_EQ(Cat(*tree, {"people", "a", "n"}), "1\n");
+  EXPECT_EQ(Cat(*tree, {"archive", "2024", "y", "n"}), "24\n");
+  EXPECT_EQ(Names(*tree, Walk(*tree, {"archive"}).ino),
+            (std::vector<std::string>{".", "..", "2024"}));
+  EXPECT_EQ(Walk(*tree, {"frames.npy"}).size, 128u + 16u);
+  EXPECT_EQ(tree->segment("archive/2024")->record_count(), 1u);
+  EXPECT_EQ(tree->segment("archive/none"), nullptr);
+
+  // A replaced source invalidates its own name; a new file joins its
+  // directory source.
+  Replace(dir.File("people.mapfs"), {Line("a", 2)});
+  std::vector<Invalidation> changes = tree->Refresh(dir.path(), "people.mapfs");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].parent, kRootIno);
+  EXPECT_EQ(changes[0].name, "people");
+  EXPECT_EQ(Cat(*tree, {"people", "a", "n"}), "2\n");
+  Replace(dir.File("archive/2025.mapfs"), {Line("y", 25)});
+  changes = tree->Refresh(dir.File("archive"), "2025.mapfs");
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(changes[0].parent, Walk(*tree, {"archive"}).ino);
+  EXPECT_EQ(changes[0].name, "2025");
+  EXPECT_EQ(Cat(*tree, {"archive", "2025", "y", "n"}), "25\n");
+
+  const std::vector<std::string> watched = tree->WatchedDirectories();
+  EXPECT_EQ(watched, (std::vector<std::string>{dir.path(), dir.File("archive")}));
+}
+
+TEST(TreeReload, ANamedSourceThatFailsNamesItsPlaceInTheConfiguration) {
+  TempDir dir;
+  auto tree = Tree::Open(std::vector<TreeSource>{{"x", dir.File("missing.mapfs"), "m.yaml:4:8"}});
+  ASSERT_FALSE(tree.ok());
+  EXPECT_TRUE(tree.status().message().starts_with("m.yaml:4:8: ")) << tree.status().message();
+  EXPECT_NE(tree.status().message().find("missing.mapfs"), std::string::npos);
+
+  testing::WriteFileOrDie(dir.File("bad.mapfs"), "not a segment");
+  tree = Tree::Open(std::vector<TreeSource>{{"x", dir.File("bad.mapfs"), "m.yaml:5:8"}});
+  ASSERT_FALSE(tree.ok());
+  EXPECT_TRUE(tree.status().message().starts_with("m.yaml:5:8: ")) << tree.status().message();
+}
+
+TEST(TreeReload, ReaddirplusEntriesCountAsLookupsOfTheirVersion) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}).value();
+  // The kernel takes one lookup per readdirplus entry ("." and ".." aside).
+  const auto listed = List(*tree, kRootIno, /*plus=*/true);
+  ASSERT_EQ(listed.size(), 3u);
+  const uint64_t old_ino = listed[2].second.ino;
+  Replace(path, {Line("a", 2)});
+  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 1u);
+  EXPECT_EQ(tree->open_versions(), 2u);  // held by the listed entry
+  tree->Forget(old_ino, 1);
+  EXPECT_EQ(tree->open_versions(), 1u);
+}
+
+TEST(TreeReload, ReadersRacingReplacementsSeeOneWholeVersion) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  const std::string long_text(3000, 'x');
+  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}).value();
+  std::atomic<bool> stop{false};
+  std::atomic<int> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!stop) {
+        // One path walk, one read, then the forgets the kernel would send.
+        Result<NodeAttr> coll = tree->Lookup(kRootIno, "items");
+        ASSERT_TRUE(coll.ok()) << coll.status().ToString();
+        Result<NodeAttr> rec = tree->Lookup(coll->ino, "a");
+        ASSERT_TRUE(rec.ok()) << rec.status().ToString();
+        Result<NodeAttr> json = tree->Lookup(rec->ino, "@json");
+        ASSERT_TRUE(json.ok()) << json.status().ToString();
+        const std::string text = ReadAll(*tree, json->ino);
+        EXPECT_TRUE(text == "{\"k\":\"a\",\"n\":1}\n" || text == "{\"k\":\"a\",\"n\":2}\n")
+            << text;
+        EXPECT_EQ(text.size(), json->size);
+        tree->Forget(json->ino, 1);
+        tree->Forget(rec->ino, 1);
+        tree->Forget(coll->ino, 1);
+        ++reads;
+      }
+    });
+  }
+  for (int i = 0; i < 40; ++i) {
+    Replace(path, {Line("a", 1 + i % 2)});
+    tree->Refresh(dir.path(), "items.mapfs");
+  }
+  stop = true;
+  for (std::thread& t : readers) t.join();
+  EXPECT_GT(reads.load(), 0);
+  EXPECT_EQ(tree->open_versions(), 1u) << "every replaced version is released once forgotten";
+}
+
+TEST(TreeReload, TheWatcherServesARenamedRebuildWithinSeconds) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(path).value();
+  ReloadWatcher watcher(tree.get(), nullptr);
+  ASSERT_TRUE(watcher.Start().ok());
+  Replace(path, {Line("a", 2)});
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  std::string now;
+  while (std::chrono::steady_clock::now() < deadline) {
+    now = Cat(*tree, {"a", "n"});
+    if (now == "2\n") break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(now, "2\n");
+  watcher.Stop();
+}
+
+}  // namespace
+}  // namespace mapfs::fs
