@@ -76,7 +76,8 @@ int MountFromConfig(const MountArgs& args) {
   for (const MountSpec& spec : *chosen) {
     std::vector<fs::TreeSource> sources;
     for (const MountSource& s : spec.sources) {
-      const std::string path = s.kind == MountSource::Kind::kSharedArray ? "shm://" + s.path : s.path;
+      const bool shm = s.kind == MountSource::Kind::kSharedArray;
+      const std::string path = shm ? "shm://" + s.path : s.path;
       sources.push_back(fs::TreeSource{s.name, path, s.where});
     }
     fs::MountRequest r;
