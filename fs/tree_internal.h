@@ -38,7 +38,6 @@ struct Tree::Source {
   std::string path;
   Status status;     // why the segment failed to open
   std::unique_ptr<Segment> seg;
-  std::shared_ptr<const Segment> shared_seg;  // the same segment, for Tree::segment()
   std::string schema_yaml;
   std::string info_json;
   timespec mtime{};

@@ -48,8 +48,6 @@ std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string pa
     return src;
   }
   src->seg = std::make_unique<Segment>(std::move(seg).value());
-  // Tree::segment() hands out the segment; it lives as long as its Source.
-  src->shared_seg = std::shared_ptr<const Segment>(src, src->seg.get());
   src->schema_yaml = src->seg->schema().ToYaml();
   src->info_json = InfoJson(*src->seg);
   return src;
@@ -298,9 +296,13 @@ Status Tree::AddSource(const TreeSource& spec) {
 }
 
 std::shared_ptr<const Segment> Tree::segment(std::string_view path) const {
+  // Shares ownership of the whole version, so the mapping outlives a replacement.
+  auto segment_of = [](const std::shared_ptr<const Source>& src) {
+    return src && src->seg ? std::shared_ptr<const Segment>(src, src->seg.get()) : nullptr;
+  };
   std::shared_lock lock(mu_);
   uint32_t dir = 0;
-  if (single_) return path.empty() ? slots_[slots_[0].entries[0].slot].src->shared_seg : nullptr;
+  if (single_) return path.empty() ? segment_of(slots_[slots_[0].entries[0].slot].src) : nullptr;
   while (true) {
     const size_t slash = path.find('/');
     const std::string_view name = path.substr(0, slash);
@@ -309,7 +311,7 @@ std::shared_ptr<const Segment> Tree::segment(std::string_view path) const {
       if (e.name == name) found = e.slot;
     }
     if (found == 0) return nullptr;
-    if (slash == std::string_view::npos) return slots_[found].src->shared_seg;
+    if (slash == std::string_view::npos) return segment_of(slots_[found].src);
     dir = found;
     path.remove_prefix(slash + 1);
   }

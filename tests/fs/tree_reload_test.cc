@@ -52,6 +52,7 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   const std::string path = dir.File("items.mapfs");
   Build(path, kSchema, "Item", {Line("a", 1), Line("b", 2)}, CollectionKind::kMapping, "k");
   auto tree = Tree::Open(path).value();
+  const std::weak_ptr<const Segment> old_segment = tree->segment("");
   const NodeAttr old_a = Walk(*tree, {"a"});
   const NodeAttr old_n = Walk(*tree, {"a", "n"});
   EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
@@ -79,8 +80,10 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   // ("a" was looked up by both walks.)
   tree->Forget(old_a.ino, 2);
   EXPECT_EQ(tree->open_versions(), 2u);
+  EXPECT_FALSE(old_segment.expired());
   tree->Forget(old_n.ino, 1);
   EXPECT_EQ(tree->open_versions(), 1u);
+  EXPECT_TRUE(old_segment.expired()) << "the old mapping is released";
   EXPECT_EQ(tree->GetAttr(old_n.ino).status().posix_errno(), ESTALE);
 }
 
