@@ -402,8 +402,10 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
       fresh = OpenSegmentSource(c.entry->name, path, /*verify=*/true);
     }
     if (!fresh->status.ok()) {
-      LogError("%s: replacement refused: %s; %s", path.c_str(), fresh->status.ToString().c_str(),
-               old ? "still serving the previous version" : "not shown");
+      std::string_view why = fresh->status.message();
+      if (why.starts_with(path + ": ")) why.remove_prefix(path.size() + 2);
+      LogError("%s: replacement refused: %.*s; %s", path.c_str(), static_cast<int>(why.size()),
+               why.data(), old ? "still serving the previous version" : "not shown");
       continue;
     }
     const std::string shown_name = c.entry ? c.entry->name : fresh->name;
