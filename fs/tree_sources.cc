@@ -5,9 +5,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <climits>
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <mutex>
 #include <set>
 
