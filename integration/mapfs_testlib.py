@@ -134,3 +134,127 @@ def mounted(mapfs_bin, source, mountpoint, options=None, extra_args=()):
             proc.send_signal(signal.SIGKILL)
             proc.wait(timeout=15)
             unmount(mountpoint)
+
+
+def wait_for(check, timeout, what, interval=0.02):
+    """Calls check() until it returns a true value (returned) or `timeout`
+    seconds pass (AssertionError naming `what` and the last value or error).
+    OSErrors raised by check() count as "not yet"."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        try:
+            last = check()
+            if last:
+                return last
+        except OSError as e:
+            last = e
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what}: not within {timeout} s (last: {last!r})")
+        time.sleep(interval)
+
+
+def build_replacement(mapfs_bin, target, schema_yaml, type_name, records, *, key=None,
+                      stage=None):
+    """Builds a segment of `records` with `mapfs build` to a temporary name in
+    the directory of `target` (not ending in .mapfs, so a directory source does
+    not show it) and renames it over `target`. The schema and JSONL are
+    written to `stage` (default: the directory DIR.stage beside DIR, the
+    directory of `target`)."""
+    target = pathlib.Path(target)
+    if stage is None:
+        stage = target.parent.with_name(target.parent.name + ".stage")
+    stage = pathlib.Path(stage)
+    stage.mkdir(parents=True, exist_ok=True)
+    schema = stage / "schema.yaml"
+    schema.write_text(schema_yaml)
+    data = stage / (target.name + ".jsonl")
+    with open(data, "w", encoding="utf-8") as f:
+        for r in records:
+            f.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
+    tmp = target.parent / f".{target.name}.next"
+    cmd = [mapfs_bin, "build", "--schema", str(schema), "--type", type_name,
+           "--input", str(data), "--output", str(tmp)]
+    if key:
+        cmd += ["--key", key]
+    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
+    os.rename(tmp, target)
+    return target
+
+
+def replace_with_bytes(target, data):
+    """Writes `data` to a temporary name next to `target` and renames it over
+    `target`, the way a segment is replaced."""
+    target = pathlib.Path(target)
+    tmp = target.parent / f".{target.name}.next"
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, target)
+
+
+def pids_running(exe):
+    """Pids of the processes running the executable `exe` (to find the daemon
+    a background mount left: compare the sets before and after)."""
+    exe = os.path.realpath(exe)
+    pids = set()
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            if os.readlink(f"/proc/{entry}/exe") == exe:
+                pids.add(int(entry))
+        except OSError:
+            continue
+    return pids
+
+
+class ConfigMount:
+    """A running `mapfs mount --config ... -f`: its mountpoints, process and log."""
+
+    def __init__(self, paths, proc, log):
+        self.paths = [pathlib.Path(p) for p in paths]
+        self.path = self.paths[0]
+        self.proc = proc
+        self._log = log
+
+    def log_text(self):
+        with open(self._log, "r", errors="replace") as f:
+            return f.read()
+
+    def alive(self):
+        return self.proc.poll() is None
+
+
+@contextlib.contextmanager
+def mounted_config(mapfs_bin, config, mountpoints, names=(), extra_args=(), cwd=None):
+    """Runs `mapfs mount --config CONFIG [NAME...] -f` as a child process
+    (standard output and error to CONFIG.log), waits until every path in
+    `mountpoints` is a live mount, yields a ConfigMount, and always unmounts
+    every one of them and reaps the process."""
+    mountpoints = [pathlib.Path(p) for p in mountpoints]
+    for p in mountpoints:
+        p.mkdir(parents=True, exist_ok=True)
+    log = str(pathlib.Path(cwd or ".") / config) + ".log"
+    cmd = [mapfs_bin, "mount", "--config", str(config), *names, "-f", *extra_args]
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=cwd)
+    try:
+        deadline = time.monotonic() + MOUNT_TIMEOUT
+        while not all(_is_live_mount(p) for p in mountpoints):
+            if proc.poll() is not None:
+                raise RuntimeError(f"mapfs mount --config exited {proc.returncode}: "
+                                   + open(log, errors="replace").read())
+            if time.monotonic() > deadline:
+                raise RuntimeError("mounts did not come up: " + open(log, errors="replace").read())
+            time.sleep(0.02)
+        yield ConfigMount(mountpoints, proc, log)
+    finally:
+        for p in mountpoints:
+            unmount(p)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(timeout=15)
+            for p in mountpoints:
+                unmount(p)
