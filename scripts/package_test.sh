@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # The package's CI step (scripts/test.sh): builds the .deb (scripts/package.sh
 # [BUILD_DIR]), installs it with dpkg, checks what it ships and that
-# /usr/bin/mapfs runs, builds and runs packaging/client_example against the
-# INSTALLED files twice (CMake find_package(mapfs), then pkg-config), and
-# removes the package. Needs root. Idempotent: a mapfs package already
-# installed (say by an interrupted run) is removed first, and on any exit the
-# package is removed and the scratch directory deleted.
+# /usr/bin/mapfs runs, mounts the installed sample with `mount -t fuse.mapfs`,
+# builds and runs packaging/client_example against the INSTALLED files twice
+# (CMake find_package(mapfs), then pkg-config), and removes the package.
+# Needs root. Idempotent: a mapfs package already installed (say by an
+# interrupted run) is removed first, and on any exit the sample is unmounted,
+# the package removed and the scratch directory deleted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ "$(id -u)" -eq 0 ] || { echo "package_test: needs root (dpkg -i)" >&2; exit 1; }
 root=$PWD
 scratch=$(mktemp -d)
 cleanup() {
+  # A mount of the sample left by a failed check (lazily: it may be busy or stale).
+  fusermount3 -u -z "$scratch/mnt" 2>/dev/null || true
   if dpkg-query -W -f='${Status}' mapfs 2>/dev/null | grep -q "install ok installed"; then
     dpkg -r mapfs >/dev/null || true
   fi
@@ -49,6 +52,25 @@ fi
 echo "== the installed command on the installed sample"
 /usr/bin/mapfs pack --schema /usr/share/mapfs/sample/schema.yaml --type Person \
   /usr/share/mapfs/sample/people.jsonl | grep -q '"name":"Ada Lovelace"'
+
+echo "== mount -t fuse.mapfs on the installed sample"
+# mount(8) runs /sbin/mount.fuse3, which runs `mapfs SOURCE MOUNTPOINT -o ro,...`.
+/usr/bin/mapfs build --schema /usr/share/mapfs/sample/schema.yaml --type Person \
+  --input /usr/share/mapfs/sample/people.jsonl --output "$scratch/people.mapfs" --key name
+mkdir "$scratch/mnt"
+mount -t fuse.mapfs "$scratch/people.mapfs" "$scratch/mnt" -o ro,allow_other
+mountpoint -q "$scratch/mnt" || { echo "package_test: the sample is not mounted" >&2; exit 1; }
+name=$(cat "$scratch/mnt/Ada Lovelace/name")
+age=$(cat "$scratch/mnt/Ada Lovelace/age")
+if [ "$name" != "Ada Lovelace" ] || [ "$age" != 36 ]; then
+  echo "package_test: the mount shows name '$name', age '$age'" >&2; exit 1
+fi
+if touch "$scratch/mnt/new" 2>/dev/null; then
+  echo "package_test: the mount is writable" >&2; exit 1
+fi
+umount "$scratch/mnt"
+! mountpoint -q "$scratch/mnt" || { echo "package_test: umount left the mount" >&2; exit 1; }
+echo "Ada Lovelace/age: $age"
 
 expected='{"name":"Ada","age":36,"langs":["en","fr"]}'
 echo "== client via find_package(mapfs)"
