@@ -32,7 +32,16 @@ uint64_t ParentIno(const NodeId& id) {
 
 }  // namespace
 
-Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill) {
+Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill_entry) {
+  DirFiller fill = fill_entry;
+  if (VolatileChildren(ino)) {
+    // readdirplus hands the kernel entries as a lookup does: volatile ones too.
+    fill = [&fill_entry](std::string_view name, const NodeAttr& attr, uint64_t next) {
+      NodeAttr a = attr;
+      a.volatile_entry = true;
+      return fill_entry(name, a, next);
+    };
+  }
   MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
   if (!node.is_dir()) return Status::IOError("not a directory", ENOTDIR);
   NodeAttr dot;

@@ -12,4 +12,5 @@ def mapfs_bin():
         pytest.fail("set MAPFS_BIN to the mapfs binary (e.g. build/cli/mapfs)")
     if not os.access(path, os.X_OK):
         pytest.fail(f"MAPFS_BIN={path} is not an executable file")
-    return path
+    # Absolute: tests run commands from other working directories.
+    return os.path.abspath(path)

@@ -58,6 +58,12 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
   EXPECT_TRUE(old_a.volatile_entry);   // a child of a single-file mount's root
   EXPECT_FALSE(old_n.volatile_entry);
+  for (bool plus : {false, true}) {
+    for (const auto& [name, attr] : List(*tree, kRootIno, plus)) {
+      EXPECT_TRUE(attr.volatile_entry) << name << " listed by readdir" << (plus ? "plus" : "");
+      if (plus && name != "." && name != "..") tree->Forget(attr.ino, 1);
+    }
+  }
 
   EXPECT_TRUE(tree->Refresh(dir.path(), "items.mapfs").empty()) << "nothing changed yet";
   Replace(path, {Line("a", 100), Line("c", 3)});
