@@ -97,8 +97,11 @@ def get_json(mapfs_bin, seg, key):
 
 def test_foreground_config_mounts_every_mount_and_source(mapfs_bin, data, tmp_path):
     cfg, mnt1, mnt2 = two_mounts(data, tmp_path)
+    before = pids_running(mapfs_bin)
     # From "/", so relative paths can only resolve against the config's directory.
     with mounted_config(mapfs_bin, cfg, [mnt1, mnt2], cwd="/") as m:
+        # One process serves both mounts.
+        assert pids_running(mapfs_bin) - before == {m.proc.pid}
         assert entries(mnt1) == ["people", "archive"]      # file order
         people = mnt1 / "people"
         assert {"@schema", "@info", "@segment", "ada", "bob"} <= set(os.listdir(people))
@@ -498,6 +501,23 @@ def test_mount_t_fuse_with_the_command_path(mapfs_bin, people_mnt):
     src, mnt = people_mnt
     r = subprocess.run(["mount", "-t", "fuse", f"{os.path.abspath(mapfs_bin)}#{src}", str(mnt),
                         "-o", "ro,allow_other,nodev,nosuid"], capture_output=True, text=True,
+                       timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert_read_only_mount_of_people(mnt)
+    subprocess.run(["umount", str(mnt)], check=True, timeout=30)
+    assert not os.path.ismount(mnt)
+
+
+def test_fstab_entry(mapfs_bin, people_mnt, tmp_path):
+    """An fstab line (here in an alternative fstab, `mount -T`) mounts by its
+    mountpoint alone; the type is `fuse` with the command named in the source,
+    for the reason above."""
+    if not os.access(MOUNT_FUSE, os.X_OK):
+        pytest.skip(f"{MOUNT_FUSE} is not installed (package fuse3)")
+    src, mnt = people_mnt
+    fstab = tmp_path / "fstab"
+    fstab.write_text(f"{os.path.abspath(mapfs_bin)}#{src} {mnt} fuse ro,allow_other,nodev 0 0\n")
+    r = subprocess.run(["mount", "-T", str(fstab), str(mnt)], capture_output=True, text=True,
                        timeout=30)
     assert r.returncode == 0, r.stderr
     assert_read_only_mount_of_people(mnt)
