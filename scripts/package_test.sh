@@ -53,7 +53,7 @@ echo "== the installed command on the installed sample"
 /usr/bin/mapfs pack --schema /usr/share/mapfs/sample/schema.yaml --type Person \
   /usr/share/mapfs/sample/people.jsonl | grep -q '"name":"Ada Lovelace"'
 
-echo "== mount -t fuse.mapfs on the installed sample"
+echo "== mount -t fuse.mapfs and an fstab line on the installed sample"
 # mount(8) runs /sbin/mount.fuse3, which runs `mapfs SOURCE MOUNTPOINT -o ro,...`.
 /usr/bin/mapfs build --schema /usr/share/mapfs/sample/schema.yaml --type Person \
   --input /usr/share/mapfs/sample/people.jsonl --output "$scratch/people.mapfs" --key name
@@ -71,6 +71,13 @@ fi
 umount "$scratch/mnt"
 ! mountpoint -q "$scratch/mnt" || { echo "package_test: umount left the mount" >&2; exit 1; }
 echo "Ada Lovelace/age: $age"
+# The same as an fstab line (an alternative fstab: mount -T), mounted by its mountpoint.
+printf '%s %s fuse.mapfs ro,allow_other 0 0\n' "$scratch/people.mapfs" "$scratch/mnt" \
+  >"$scratch/fstab"
+mount -T "$scratch/fstab" "$scratch/mnt"
+[ "$(cat "$scratch/mnt/Ada Lovelace/name")" = "Ada Lovelace" ] ||
+  { echo "package_test: the fstab mount does not show the sample" >&2; exit 1; }
+umount "$scratch/mnt"
 
 expected='{"name":"Ada","age":36,"langs":["en","fr"]}'
 echo "== client via find_package(mapfs)"
