@@ -6,6 +6,7 @@ removed from a directory source come and go; and readers racing many
 replacements only ever see one complete version. Every mount is unmounted
 in a fixture or finally."""
 import errno
+import mmap
 import os
 import subprocess
 import textwrap
@@ -138,18 +139,23 @@ def test_open_files_keep_the_version_they_opened(mapfs_bin, people, tmp_path):
     old_json = get_json(mapfs_bin, people, "k2")
     with mounted(mapfs_bin, people, tmp_path / "mnt") as m:
         fds = {p: os.open(m.path / p, os.O_RDONLY) for p in ("k2/name", "k2/@json", "@segment")}
+        mapped_fd = os.open(m.path / "@segment", os.O_RDONLY)
+        mapped = mmap.mmap(mapped_fd, 0, prot=mmap.PROT_READ)
         try:
+            # Nothing is read before the replacement: the kernel holds no page yet.
             replace(mapfs_bin, people, "B")
             wait_for(shows(m.path / "k2" / "name", name_of("B", 2)), RELOAD_WITHIN,
                      "the new version for a fresh open")
             assert read_fd(fds["k2/name"]) == b"alpha-2"
             assert read_fd(fds["k2/@json"]) == old_json
             assert read_fd(fds["@segment"]) == old_segment
+            assert mapped[:] == old_segment      # a mapping keeps its version too
             # And a fresh open of each sees the new version.
             assert read(m.path / "k2" / "@json") == get_json(mapfs_bin, people, "k2")
             assert read(m.path / "@segment") == read(people)
         finally:
-            for fd in fds.values():
+            mapped.close()
+            for fd in [*fds.values(), mapped_fd]:
                 os.close(fd)
 
 
@@ -204,6 +210,13 @@ def test_directory_source_files_appear_change_and_disappear(mapfs_bin, people, t
         wait_for(shows(m.path / "people" / "k2" / "name", name_of("B", 2)), RELOAD_WITHIN,
                  "a replaced file of the directory")
         assert read(m.path / "more" / "k2" / "name") == b"more-alpha-2"
+        # Renamed out of the directory, back in, then deleted.
+        os.rename(src / "more.mapfs", tmp_path / "away.mapfs")
+        wait_for(lambda: os.listdir(m.path) == ["people"], RELOAD_WITHIN,
+                 "a segment renamed away leaves the listing")
+        os.rename(tmp_path / "away.mapfs", src / "more.mapfs")
+        wait_for(shows(m.path / "more" / "k0" / "name", b"more-alpha-0"), RELOAD_WITHIN,
+                 "a segment renamed back in")
         os.unlink(src / "more.mapfs")
         wait_for(lambda: os.listdir(m.path) == ["people"], RELOAD_WITHIN,
                  "a removed segment leaves the listing")
