@@ -267,11 +267,15 @@ def test_config_mount_reloads_file_and_directory_sources(mapfs_bin, tmp_path):
         assert m.alive()
 
 
-def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_path):
-    """4 reader threads open and read files for ~3-4 s while the writer
-    replaces both sources by rename, alternating between versions A and B
-    whose every read file differs (in length too). Each read must be one of
-    the two complete contents; each new version must show within 2 s."""
+@pytest.mark.parametrize("kind", ["config", "file"])
+def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_path, kind):
+    """4 reader threads open and read files (and list their collections) for
+    ~3-4 s while the writer replaces the sources by rename, alternating
+    between versions A and B whose every read file differs (in length too).
+    Each read must be one of the two complete contents, each listing one of
+    the two key sets; each new version must show within 2 s. `config`: a
+    config mount of two sources (a file and a directory), both replaced each
+    round; `file`: `mapfs mount FILE`."""
     cfg, mnt, people, places = two_source_config(mapfs_bin, tmp_path)
     # Both versions of both segments, built once; each replacement renames a
     # fresh copy into place.
@@ -282,17 +286,28 @@ def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_p
                                              key="key", name="people")
         built[("places", v)] = build_segment(mapfs_bin, d, SCHEMA, "Person",
                                              version(v, "place-"), key="key", name="places")
-    files = {}  # path -> {content: version}
-    for i, k in enumerate(KEYS):
-        files[mnt / "people" / k / "name"] = {name_of(v, i): v for v in "AB"}
-        files[mnt / "people" / k / "@json"] = {
-            get_json(mapfs_bin, built[("people", v)], k): v for v in "AB"}
-        files[mnt / "archive" / "places" / k / "name"] = {
-            name_of(v, i, "place-"): v for v in "AB"}
+    if kind == "config":
+        mount = mounted_config(mapfs_bin, cfg, [mnt])
+        colls = {"people": mnt / "people", "places": mnt / "archive" / "places"}
+        targets = {"people": people, "places": places}
+    else:
+        mount = mounted(mapfs_bin, people, mnt)
+        colls = {"people": mnt}
+        targets = {"people": people}
+    files = {}     # path -> {content: version}
+    listings = {}  # directory -> {names without @ entries: version}
+    for coll, base in colls.items():
+        prefix = "place-" if coll == "places" else ""
+        for i, k in enumerate(KEYS):
+            files[base / k / "name"] = {name_of(v, i, prefix): v for v in "AB"}
+            files[base / k / "@json"] = {
+                get_json(mapfs_bin, built[(coll, v)], k): v for v in "AB"}
+        listings[base] = {frozenset(KEYS): "A", frozenset(KEYS + ["only-b"]): "B"}
     for choices in files.values():
         assert len(choices) == 2
         assert len({len(c) for c in choices}) == 2  # a torn read cannot match
     paths = list(files)
+    dirs = list(listings)
 
     stop = threading.Event()
     errors = []
@@ -303,23 +318,32 @@ def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_p
         n = t
         counts = {"A": 0, "B": 0}
         while not stop.is_set():
-            path = paths[n % len(paths)]
             n += 7
             try:
-                got = read(path)
+                if n % 5 == 0:
+                    d = dirs[n % len(dirs)]
+                    got = frozenset(entries(d))
+                    v = listings[d].get(got)
+                    if v is None:
+                        errors.append(f"{d}: listed {sorted(got)}")
+                        break
+                else:
+                    path = paths[n % len(paths)]
+                    got = read(path)
+                    v = files[path].get(got)
+                    if v is None:
+                        errors.append(f"{path}: read {got!r}, expected one of "
+                                      f"{list(files[path])}")
+                        break
             except OSError as e:
-                errors.append(f"{path}: {e}")
-                break
-            v = files[path].get(got)
-            if v is None:
-                errors.append(f"{path}: read {got!r}, expected one of {list(files[path])}")
+                errors.append(f"{e.filename}: {e}")
                 break
             counts[v] += 1
         with lock:
             for v in counts:
                 seen[v] += counts[v]
 
-    with mounted_config(mapfs_bin, cfg, [mnt]) as m:
+    with mount as m:
         for path, choices in files.items():
             assert choices[read(path)] == "A"
         readers = [threading.Thread(target=reader, args=(t,)) for t in range(4)]
@@ -328,14 +352,14 @@ def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_p
         try:
             late = []
             rounds = 0
-            while rounds < 8 and not errors:
+            while rounds < 7 and not errors:
                 v = "B" if rounds % 2 == 0 else "A"
                 rounds += 1
-                replace_with_bytes(people, read(built[("people", v)]))
-                replace_with_bytes(places, read(built[("places", v)]))
+                for coll, target in targets.items():
+                    replace_with_bytes(target, read(built[(coll, v)]))
                 swapped = time.monotonic()
-                for path in (mnt / "people" / "k0" / "name",
-                             mnt / "archive" / "places" / "k0" / "name"):
+                for base in colls.values():
+                    path = base / "k0" / "name"
                     try:
                         wait_for(lambda: files[path].get(read(path)) == v, RELOAD_WITHIN,
                                  f"{path} at version {v}")
@@ -343,15 +367,15 @@ def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_p
                         late.append(f"round {rounds}: {e}")
                 if late:
                     break
-                # Let the readers run on this version a while (8 rounds: ~3.2 s).
-                time.sleep(max(0.0, 0.4 - (time.monotonic() - swapped)))
+                # Let the readers run on this version a while (7 rounds: >= 3.5 s).
+                time.sleep(max(0.0, 0.5 - (time.monotonic() - swapped)))
         finally:
             stop.set()
             for t in readers:
                 t.join(timeout=30)
         assert not errors, errors[:5]
         assert not late, late
-        assert rounds == 8, rounds
+        assert rounds == 7, rounds
         assert seen["A"] > 0 and seen["B"] > 0, seen
         assert m.alive()
         # After the last round every file shows that round's version.
@@ -359,3 +383,5 @@ def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_p
         for path, choices in files.items():
             wait_for(lambda: choices.get(read(path)) == final, RELOAD_WITHIN,
                      f"{path} at the last version")
+        for d, choices in listings.items():
+            assert choices[frozenset(entries(d))] == final
