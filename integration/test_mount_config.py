@@ -17,7 +17,7 @@ import uuid
 import numpy as np
 import pytest
 
-from mapfs_testlib import (build_segment, mounted_config, pids_running, unmount,
+from mapfs_testlib import (build_segment, mounted, mounted_config, pids_running, unmount,
                            wait_for, _is_live_mount)
 
 SCHEMA = """structs:
@@ -371,6 +371,7 @@ def test_missing_source_fails_at_its_position_and_mounts_nothing(mapfs_bin, data
 def test_invalid_source_or_mountpoint_mounts_nothing(mapfs_bin, data, tmp_path):
     junk = tmp_path / "data" / "junk.mapfs"
     junk.write_bytes(os.urandom(4096))
+    missing_shm = f"mapfs-none-{uuid.uuid4().hex}"
     mnt1, mnt2 = tmp_path / "mnt1", tmp_path / "mnt2"
     mnt1.mkdir()
     mnt2.mkdir()
@@ -392,6 +393,15 @@ def test_invalid_source_or_mountpoint_mounts_nothing(mapfs_bin, data, tmp_path):
             mountpoint: {tmp_path / "nowhere"}
             sources: {{people: {data["people"]}}}
         """, [str(tmp_path / "nowhere")]),
+        # A shared array that does not exist.
+        (f"""
+        mounts:
+          good: {{mountpoint: {mnt1}, sources: {{people: {data["people"]}}}}}
+          catalog:
+            mountpoint: {mnt2}
+            sources:
+              none: shm://{missing_shm}
+        """, [f"{data['conf'] / 'mounts.yaml'}:6:13: ", missing_shm]),
     ]
     try:
         for text, needles in cases:
@@ -404,6 +414,26 @@ def test_invalid_source_or_mountpoint_mounts_nothing(mapfs_bin, data, tmp_path):
     finally:
         unmount(mnt1)
         unmount(mnt2)
+
+
+def test_mountpoint_already_mounted_fails_and_mounts_nothing(mapfs_bin, data, tmp_path):
+    mnt1, busy = tmp_path / "mnt1", tmp_path / "busy"
+    mnt1.mkdir()
+    cfg = write_config(data["conf"] / "mounts.yaml", f"""
+        mounts:
+          good: {{mountpoint: {mnt1}, sources: {{people: {data["people"]}}}}}
+          catalog: {{mountpoint: {busy}, sources: {{points: {data["points"]}}}}}
+        """)
+    try:
+        with mounted(mapfs_bin, data["people"], busy) as other:
+            r = run_mapfs(mapfs_bin, "mount", "--config", str(cfg))
+            assert r.returncode == 1, (r.returncode, r.stderr)
+            assert str(busy) in r.stderr, r.stderr
+            assert_nothing_mounted(mnt1)
+            # The mount that was there is untouched.
+            assert read(busy / "ada" / "name") == b"Ada" and other.alive()
+    finally:
+        unmount(mnt1)
 
 
 @pytest.fixture
