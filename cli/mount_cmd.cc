@@ -36,8 +36,9 @@ constexpr int kMountError = 1;
 
 // The daemon-wide settings of the command line over one mount's options.
 void ApplyCommandLine(const MountArgs& args, fs::MountOptions* opts) {
-  opts->foreground = opts->foreground || args.foreground || args.debug;
   opts->debug = opts->debug || args.debug;
+  // Debug output goes to standard error, which a detached daemon has not.
+  opts->foreground = opts->foreground || args.foreground || opts->debug;
   if (args.threads > 0) opts->threads = args.threads;
 }
 

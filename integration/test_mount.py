@@ -361,3 +361,31 @@ def test_stale_mount_is_cleaned_never_hangs(mapfs_bin, tmp_path):
         with mounted(mapfs_bin, seg, mnt) as again:
             assert read(again.path / "0" / "name") == b"Ada"
             assert "stale" in again.log_text()
+
+
+def test_debug_option_logs_requests_in_the_foreground(mapfs_bin, tmp_path):
+    """`-o debug` (without -f) keeps the daemon in the foreground, where its
+    standard error shows every FUSE request."""
+    seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", RECORDS)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    log = tmp_path / "debug.log"
+    with open(log, "wb") as logf:
+        proc = subprocess.Popen([mapfs_bin, "mount", str(seg), str(mnt), "-o", "debug"],
+                                stdout=logf, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 15
+        while not os.path.ismount(mnt):
+            assert proc.poll() is None, log.read_text(errors="replace")
+            assert time.monotonic() < deadline, "the mount did not come up"
+            time.sleep(0.02)
+        assert os.listdir(mnt)
+        assert proc.poll() is None, "the daemon detached, so its debug output is lost"
+        deadline = time.monotonic() + 5
+        while "opcode: LOOKUP" not in log.read_text(errors="replace"):
+            assert time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.02)
+    finally:
+        unmount(mnt)
+        proc.wait(timeout=15)
+    assert proc.returncode == 0
