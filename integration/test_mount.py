@@ -382,7 +382,7 @@ def test_debug_option_logs_requests_in_the_foreground(mapfs_bin, tmp_path):
         assert os.listdir(mnt)
         assert proc.poll() is None, "the daemon detached, so its debug output is lost"
         deadline = time.monotonic() + 5
-        while "opcode: LOOKUP" not in log.read_text(errors="replace"):
+        while "opcode: READDIR" not in log.read_text(errors="replace"):
             assert time.monotonic() < deadline, log.read_text(errors="replace")
             time.sleep(0.02)
     finally:
