@@ -163,6 +163,8 @@ Status RunMounts(std::vector<MountRequest> requests) {
   if (requests.empty()) return Status::InvalidArgument("nothing to mount");
   const bool foreground = requests[0].options.foreground;
   for (const MountRequest& r : requests) MAPFS_RETURN_IF_ERROR(PrepareMountpoint(r.mountpoint));
+  // A source truncated in place must cost EIO on its reads, not the daemon.
+  if (Status st = InstallTruncationGuard(); !st.ok()) LogWarn("%s", st.ToString().c_str());
 
   // Termination signals are read from a signalfd by this thread only; loop
   // threads are woken with kWakeSignal, which interrupts without restarting.

@@ -6,6 +6,7 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -74,6 +75,19 @@ void ReloadWatcher::Run() {
     } else if (n == 0) {
       CheckNow();
     }
+    ReportTruncations();
+  }
+}
+
+void ReloadWatcher::ReportTruncations() {
+  // Process-wide: with several mounts, whichever watcher sees it first reports.
+  static std::atomic<uint64_t> reported{0};
+  const uint64_t now = TruncatedPagesReplaced();
+  uint64_t seen = reported.load();
+  if (now > seen && reported.compare_exchange_strong(seen, now)) {
+    LogError("a mounted file was truncated or rewritten in place (%llu page(s) lost); its "
+             "version now answers EIO until a replacement is renamed over it; replace mounted "
+             "files by rename", static_cast<unsigned long long>(now - seen));
   }
 }
 

@@ -40,6 +40,8 @@ class ReloadWatcher {
  private:
   void Run();
   void HandleEvents();
+  // Logs pages the truncation guard replaced since the last report.
+  void ReportTruncations();
   void Apply(const std::vector<Invalidation>& changes);
 
   Tree* tree_;

@@ -72,6 +72,11 @@ const Type* KeyFieldType(const Segment& seg) {
 
 }  // namespace
 
+Status Tree::Damaged(const Source& src) const {
+  return Status::Corruption(src.path + ": the file was truncated or rewritten in place while "
+                                       "mounted; replace mounted files by rename");
+}
+
 Status Tree::Corrupt(const Source& src, const Status& st) const {
   if (st.ok() || st.message().starts_with(src.path)) return st;
   return st.WithContext(src.path);
@@ -110,6 +115,7 @@ Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
   if (!n.hold) return Status::IOError("the source was replaced", ESTALE);
   n.src = n.hold.get();
   const Source& src = *n.src;
+  if (src.seg && src.seg->damaged()) return Damaged(src);
   if (src.is_directory) {
     if (n.id.anchor != Anchor::kCollection || n.id.id != kCollectionDir || n.id.depth != 0) {
       return Status::NotFound("no such node");
@@ -504,6 +510,8 @@ Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
     default:
       return Status::IOError("is a directory", EISDIR);
   }
+  // The file may have shrunk while this read copied from it.
+  if (node.src->seg && node.src->seg->damaged()) return Damaged(*node.src);
   return Status::OK();
 }
 

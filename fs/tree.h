@@ -197,6 +197,7 @@ class Tree {
   Status ReadDirCollection(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status Corrupt(const Source& src, const Status& st) const;
+  Status Damaged(const Source& src) const;
   Status CorruptNode(const Node& node, const Status& st) const;
 
   bool single_ = true;  // the root is the collection of the one entry of slot 0

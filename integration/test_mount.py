@@ -389,3 +389,51 @@ def test_debug_option_logs_requests_in_the_foreground(mapfs_bin, tmp_path):
         unmount(mnt)
         proc.wait(timeout=15)
     assert proc.returncode == 0
+
+
+def test_source_truncated_in_place_costs_eio_not_the_daemon(mapfs_bin, tmp_path):
+    """Rewriting a mounted file in place (not by rename) shrinks it under the
+    daemon's mapping: reads of it fail with EIO and a log line (without the
+    truncation guard, the daemon would die of SIGBUS), the daemon stays up,
+    and a rebuild renamed over it is served again."""
+    small_schema = "structs:\n  R:\n    fields: {id: uint64, name: str}\n"
+    records = [{"id": i, "name": f"name-{i:05d}-" + "x" * 40} for i in range(3000)]
+    seg = build_segment(mapfs_bin, tmp_path / "src", small_schema, "R", records)
+    assert os.path.getsize(seg) > 8 * 4096
+    with mounted(mapfs_bin, seg, tmp_path / "mnt") as m:
+        assert (m.path / "0" / "name").read_bytes() == records[0]["name"].encode()
+        os.truncate(seg, 4096)  # what `cp other.mapfs seg` does first
+        errors = 0
+        for i in range(0, 3000, 7):
+            try:
+                with open(m.path / str(i) / "name", "rb") as f:
+                    f.read()
+            except OSError as e:
+                assert e.errno in (errno.EIO, errno.ENOENT), e
+                errors += 1
+        assert errors > 0, "no read reached the truncated pages"
+        assert m.alive(), m.log_text()
+        os.statvfs(m.path)  # the daemon answers
+        # The damaged version as a whole answers EIO, never bytes it may have
+        # read from the filler.
+        with pytest.raises(OSError) as e:
+            os.listdir(m.path)
+        assert e.value.errno == errno.EIO
+        deadline = time.monotonic() + 5
+        while "rewritten in place" not in m.log_text():
+            assert time.monotonic() < deadline, m.log_text()
+            time.sleep(0.05)
+        # The fix: a rebuild renamed over the file.
+        new = build_segment(mapfs_bin, tmp_path / "new", small_schema, "R",
+                            [{"id": 1, "name": "rebuilt"}])
+        os.rename(new, seg)
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                if (m.path / "0" / "name").read_bytes() == b"rebuilt":
+                    break
+            except OSError:
+                pass
+            assert time.monotonic() < deadline, m.log_text()
+            time.sleep(0.05)
+        assert m.alive()

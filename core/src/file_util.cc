@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdlib>
 
+#include "truncation_guard.h"
+
 namespace mapfs {
 
 void UniqueFd::Reset(int fd) {
@@ -26,6 +28,8 @@ Result<UniqueFd> UniqueFd::Open(const std::string& path, int flags, int mode) {
 }
 
 void MappedRegion::Reset() {
+  internal::UnguardRange(guard_);
+  guard_ = -1;
   if (addr_ != nullptr && size_ > 0) ::munmap(addr_, size_);
   addr_ = nullptr;
   size_ = 0;
@@ -48,6 +52,7 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
   auto region = MappedRegion::Map(fd.get(), static_cast<size_t>(st.st_size), PROT_READ, MAP_SHARED);
   if (!region.ok()) return region.status().WithContext(path);
   file.region_ = std::move(region).value();
+  file.region_.Guard();  // best effort: without it a truncation is SIGBUS, as before
   return file;
 }
 

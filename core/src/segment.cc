@@ -180,6 +180,8 @@ Status Segment::VerifyKeyField(uint64_t i, std::string_view key, std::string_vie
       "record " + std::to_string(i) + ": key field differs from the stored key");
 }
 
+bool Segment::damaged() const { return file_ != nullptr && file_->damaged(); }
+
 Status Segment::VerifyChecksums() const { return internal::VerifySections(layout_); }
 
 Status Segment::Verify() const {

@@ -49,12 +49,15 @@ class MappedRegion {
   MappedRegion(void* addr, size_t size) : addr_(addr), size_(size) {}
   ~MappedRegion() { Reset(); }
   MappedRegion(MappedRegion&& o) noexcept
-      : addr_(std::exchange(o.addr_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+      : addr_(std::exchange(o.addr_, nullptr)),
+        size_(std::exchange(o.size_, 0)),
+        guard_(std::exchange(o.guard_, -1)) {}
   MappedRegion& operator=(MappedRegion&& o) noexcept {
     if (this != &o) {
       Reset();
       addr_ = std::exchange(o.addr_, nullptr);
       size_ = std::exchange(o.size_, 0);
+      guard_ = std::exchange(o.guard_, -1);
     }
     return *this;
   }
@@ -64,6 +67,12 @@ class MappedRegion {
   void* addr() const { return addr_; }
   size_t size() const { return size_; }
   void Reset();
+  // Puts the region under the truncation guard (InstallTruncationGuard) until
+  // it is unmapped. False if the guard's table of regions is full.
+  bool Guard();
+  // True once the guard replaced a page of this region: its file shrank, and
+  // what was read from it may be wrong.
+  bool damaged() const;
 
   // mmap(2) of `size` bytes of `fd` at `offset`; an empty region for size 0.
   static Result<MappedRegion> Map(int fd, size_t size, int prot, int flags, off_t offset = 0);
@@ -71,9 +80,24 @@ class MappedRegion {
  private:
   void* addr_ = nullptr;
   size_t size_ = 0;
+  int guard_ = -1;  // index in the guard's table, or -1
 };
 
-// A whole file mapped read-only (MAP_SHARED, PROT_READ).
+// A file mapped MAP_SHARED is truncated under us if another process
+// truncates or rewrites it in place; reading a page past the new end then
+// raises SIGBUS, which kills the process. Once this is installed, such a read
+// in a guarded region (MappedRegion::Guard; every MappedFile is) sees filler
+// bytes instead: the page is replaced by an anonymous page, so the
+// validation every reader does reports corruption and the process lives.
+// The replaced page reads as 0xFF bytes (offsets and lengths out of range),
+// and the region reports itself damaged() so readers can refuse it.
+// SIGBUS elsewhere keeps its default action. Process-wide and idempotent;
+// meant for long-running readers such as the mapfs daemon.
+Status InstallTruncationGuard();
+// Pages the guard has replaced since the process started.
+uint64_t TruncatedPagesReplaced();
+
+// A whole file mapped read-only (MAP_SHARED, PROT_READ), guarded (above).
 class MappedFile {
  public:
   static Result<MappedFile> Open(const std::string& path);
@@ -81,6 +105,8 @@ class MappedFile {
     return {static_cast<const char*>(region_.addr()), region_.size()};
   }
   const std::string& path() const { return path_; }
+  // See MappedRegion::damaged.
+  bool damaged() const { return region_.damaged(); }
 
  private:
   std::string path_;

@@ -169,6 +169,11 @@ class Segment {
   // records of other keys, never misses one of `key`'s.
   Result<RecordIds> Candidates(std::string_view key) const;
 
+  // True if the mapped file shrank under this segment (another process
+  // truncated or rewrote it in place) and the truncation guard
+  // (InstallTruncationGuard) replaced pages of it: reads may be wrong.
+  bool damaged() const;
+
   // Every checksum and invariant, including each record's encoding.
   Status Verify() const;
   // The section checksums and zero padding only: one pass over the file at
