@@ -222,6 +222,12 @@ def test_unknown_mount_name_mounts_nothing(mapfs_bin, data, tmp_path):
         unmount(mnt2)
 
 
+def test_missing_config_file_is_an_error(mapfs_bin, tmp_path):
+    missing = tmp_path / "nothere.yaml"
+    r = run_mapfs(mapfs_bin, "mount", "--config", str(missing))
+    assert r.returncode != 0 and str(missing) in r.stderr, (r.returncode, r.stderr)
+
+
 # Each documented error (docs/mounts.md, "Errors") from a file built so that
 # exactly that error is at exactly that position. {mnt} and {src} are
 # replaced by real paths; the expected text has {cfg} for the file's name.
