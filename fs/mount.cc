@@ -222,7 +222,11 @@ Status RunMounts(std::vector<MountRequest> requests) {
     ServedMount* raw = m.get();
     m->loop = std::thread([raw, &running, &done_fd] {
       Status st = RunLoop(raw->session->get(), raw->request.options.threads);
-      if (!st.ok()) LogError("%s: %s", raw->request.mountpoint.c_str(), st.ToString().c_str());
+      if (!st.ok()) {
+        LogError("%s: %s", raw->request.mountpoint.c_str(), st.ToString().c_str());
+      } else {
+        LogInfo("%s: no longer served", raw->request.mountpoint.c_str());
+      }
       raw->loop_rc = st.ok() ? 0 : 1;
       if (--running == 0) {
         const uint64_t one = 1;
@@ -230,7 +234,9 @@ Status RunMounts(std::vector<MountRequest> requests) {
       }
     });
   }
-  LogInfo("serving %zu mount%s", mounts.size(), mounts.size() == 1 ? "" : "s");
+  for (auto& m : mounts) {
+    LogInfo("serving %s on %s", m->request.label.c_str(), m->request.mountpoint.c_str());
+  }
   pollfd fds[2] = {{stop_fd.get(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
   while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
   }
