@@ -182,6 +182,10 @@ class Tree {
   void RetireLocked(uint32_t slot);
   // Adds `lookups` (negative: forgets) to the kernel's count for `slot`.
   void Count(uint32_t slot, int64_t lookups);
+  // Calls visit(slot, const Slot&) for the mount root and each directory
+  // source; the caller holds mu_.
+  template <typename F>
+  void ForEachDirectoryLocked(F&& visit) const;
 
   Result<Node> Resolve(uint64_t ino) const;
   Result<Node> ResolveId(const NodeId& id) const;

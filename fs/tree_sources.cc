@@ -317,33 +317,37 @@ std::shared_ptr<const Segment> Tree::segment(std::string_view path) const {
   }
 }
 
+template <typename F>
+void Tree::ForEachDirectoryLocked(F&& visit) const {
+  for (uint32_t i = 0; i < kMaxSlots; ++i) {
+    const Slot& s = slots_[i];
+    if (i == 0 || (s.src && s.src->is_directory)) visit(i, s);
+  }
+}
+
 std::vector<std::string> Tree::WatchedDirectories() const {
   std::shared_lock lock(mu_);
   std::set<std::string> dirs;
-  for (uint32_t i = 0; i < kMaxSlots; ++i) {
-    const Slot& s = slots_[i];
-    if (i != 0 && !(s.src && s.src->is_directory)) continue;
+  ForEachDirectoryLocked([&](uint32_t, const Slot& s) {
     if (!s.dir_path.empty()) dirs.insert(s.dir_path);
     for (const Entry& e : s.entries) {
       const Source* src = slots_[e.slot].src.get();
       // Shared arrays are live already; shm objects have no file to watch.
       if (src != nullptr && !src->is_directory && !src->is_array) dirs.insert(DirName(e.path));
     }
-  }
+  });
   return {dirs.begin(), dirs.end()};
 }
 
 std::vector<std::string> Tree::SourceFiles() const {
   std::shared_lock lock(mu_);
   std::vector<std::string> files;
-  for (uint32_t i = 0; i < kMaxSlots; ++i) {
-    const Slot& s = slots_[i];
-    if (i != 0 && !(s.src && s.src->is_directory)) continue;
+  ForEachDirectoryLocked([&](uint32_t, const Slot& s) {
     for (const Entry& e : s.entries) {
       const Source* src = slots_[e.slot].src.get();
       if (src != nullptr && !src->is_directory && !IsArrayUri(e.path)) files.push_back(e.path);
     }
-  }
+  });
   return files;
 }
 
@@ -359,9 +363,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
   std::vector<Candidate> found;
   {
     std::shared_lock lock(mu_);
-    for (uint32_t i = 0; i < kMaxSlots; ++i) {
-      const Slot& s = slots_[i];
-      if (i != 0 && !(s.src && s.src->is_directory)) continue;
+    ForEachDirectoryLocked([&](uint32_t i, const Slot& s) {
       const bool member = !s.dir_path.empty() && s.dir_path == dir;
       bool shown = false;
       for (const Entry& e : s.entries) {
@@ -371,7 +373,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
         if (src != nullptr && !src->is_directory) found.push_back({i, member, e});
       }
       if (member && !shown) found.push_back({i, true, std::nullopt});
-    }
+    });
   }
   std::vector<Invalidation> out;
   for (const Candidate& c : found) {

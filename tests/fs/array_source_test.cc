@@ -11,32 +11,12 @@
 #include "mapfs/shared_array.h"
 #include "test_util.h"
 #include "tree.h"
+#include "tree_test_util.h"
 
 namespace mapfs::fs {
 namespace {
 
 using mapfs::testing::TempDir;
-
-std::string ReadAll(Tree& tree, uint64_t ino) {
-  std::string out;
-  for (;;) {
-    ReadReply r;
-    Status st = tree.Read(ino, out.size(), 7, &r);  // small reads cross the header's end
-    EXPECT_TRUE(st.ok()) << st.ToString();
-    if (!st.ok() || r.size() == 0) return out;
-    for (int i = 0; i < r.count; ++i) out += r.pieces[i];
-  }
-}
-
-std::vector<std::pair<std::string, NodeAttr>> List(Tree& tree, uint64_t ino, bool plus) {
-  std::vector<std::pair<std::string, NodeAttr>> out;
-  Status st = tree.ReadDir(ino, 0, plus, [&](std::string_view name, const NodeAttr& a, uint64_t) {
-    out.emplace_back(std::string(name), a);
-    return true;
-  });
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return out;
-}
 
 std::string Bytes(const SharedArray& a) {
   return std::string(reinterpret_cast<const char*>(a.bytes().data()), a.bytes().size());
