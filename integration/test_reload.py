@@ -91,19 +91,25 @@ def people(mapfs_bin, tmp_path):
 
 
 def test_file_mount_serves_each_replacement_within_2s(mapfs_bin, people, tmp_path):
+    """A single-file mount's root is the collection itself: each name under it
+    switches to the new version on its own, within a second (docs/layout.md,
+    "Replaced sources"), and everything below one name is one version."""
     with mounted(mapfs_bin, people, tmp_path / "mnt") as m:
         # Fill the kernel's caches: names, attributes, pages and a miss.
         assert read(m.path / "k1" / "name") == b"alpha-1"
         assert read(m.path / "k1" / "@json") == get_json(mapfs_bin, people, "k1")
+        assert read(m.path / "k4" / "name") == b"alpha-4"
         assert_missing(m.path / "only-b")
         for v in ("B", "A", "B"):
             replace(mapfs_bin, people, v)
             wait_for(shows(m.path / "k1" / "name", name_of(v, 1)), RELOAD_WITHIN,
                      f"version {v} of k1/name")
             want = read(people)
+            # The same record directory: the same version as k1/name.
             assert read(m.path / "k1" / "@json") == get_json(mapfs_bin, people, "k1")
-            assert read(m.path / "k4" / "name") == name_of(v, 4)
-            assert read(m.path / "@segment") == want
+            wait_for(shows(m.path / "k4" / "name", name_of(v, 4)), RELOAD_WITHIN,
+                     f"version {v} of k4/name")
+            wait_for(shows(m.path / "@segment", want), RELOAD_WITHIN, f"version {v} of @segment")
             assert os.stat(m.path / "@segment").st_size == len(want)
             if v == "B":
                 wait_for(lambda: read(m.path / "only-b" / "name") == b"b", RELOAD_WITHIN,
@@ -126,7 +132,8 @@ def test_listed_tree_serves_each_replacement_within_2s(mapfs_bin, people, tmp_pa
             wait_for(shows(m.path / "k1" / "name", name_of(v, 1)), RELOAD_WITHIN,
                      f"version {v} of k1/name after a listing")
             assert read(m.path / "k1" / "@json") == get_json(mapfs_bin, people, "k1")
-            assert read(m.path / "k3" / "id") == f"{(100 if v == 'B' else 0) + 3}\n".encode()
+            wait_for(shows(m.path / "k3" / "id", f"{(100 if v == 'B' else 0) + 3}\n".encode()),
+                     RELOAD_WITHIN, f"version {v} of k3/id (each name switches on its own)")
             want = sorted(KEYS + (["only-b"] if v == "B" else []))
             wait_for(lambda: sorted(entries(m.path)) == want, RELOAD_WITHIN,
                      f"the listing of version {v}")
@@ -152,7 +159,8 @@ def test_open_files_keep_the_version_they_opened(mapfs_bin, people, tmp_path):
             assert mapped[:] == old_segment      # a mapping keeps its version too
             # And a fresh open of each sees the new version.
             assert read(m.path / "k2" / "@json") == get_json(mapfs_bin, people, "k2")
-            assert read(m.path / "@segment") == read(people)
+            wait_for(shows(m.path / "@segment", read(people)), RELOAD_WITHIN,
+                     "the new @segment for a fresh open (each name switches on its own)")
         finally:
             mapped.close()
             for fd in [*fds.values(), mapped_fd]:
