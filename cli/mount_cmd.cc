@@ -6,6 +6,7 @@
 // turns the mount helper's form `mapfs SOURCE MOUNTPOINT -o opts` (what
 // mount(8) runs for `-t fuse.mapfs`) into the first form.
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -64,14 +65,6 @@ int MountFromConfig(const MountArgs& args) {
     Fail(chosen.status());
     return kUsageError;
   }
-  fs::MountOptions cli_opts;
-  for (const std::string& list : args.options) {
-    Status st = fs::ParseMountOptions(list, &cli_opts);
-    if (!st.ok()) {
-      Fail(st);
-      return kUsageError;
-    }
-  }
   // Every source of every mount opens before anything is mounted.
   std::vector<fs::MountRequest> requests;
   for (const MountSpec& spec : *chosen) {
@@ -83,7 +76,6 @@ int MountFromConfig(const MountArgs& args) {
     }
     fs::MountRequest r;
     r.options = FromConfig(spec.options);
-    r.options.debug = r.options.debug || cli_opts.debug;
     ApplyCommandLine(args, &r.options);
     fs::TreeOptions tree_options;
     tree_options.render_cache_bytes = r.options.render_cache_bytes;
@@ -110,20 +102,14 @@ int MountFromConfig(const MountArgs& args) {
 }
 
 int RunMountCommand(const MountArgs& args) {
+  std::optional<fs::LogLevel> level;
   if (!args.log_level.empty()) {
-    Result<fs::LogLevel> level = fs::ParseLogLevel(args.log_level);
-    if (!level.ok()) {
-      Fail(level.status());
+    Result<fs::LogLevel> parsed = fs::ParseLogLevel(args.log_level);
+    if (!parsed.ok()) {
+      Fail(parsed.status());
       return kUsageError;
     }
-    fs::SetLogLevel(*level);
-  } else if (args.debug) {
-    fs::SetLogLevel(fs::LogLevel::kDebug);
-  }
-  if (!args.config.empty()) return MountFromConfig(args);
-  if (args.positional.size() != 2) {
-    Fail("mount takes SOURCE MOUNTPOINT, or --config FILE [NAME...]");
-    return kUsageError;
+    level = *parsed;
   }
   fs::MountOptions opts;
   for (const std::string& list : args.options) {
@@ -133,8 +119,23 @@ int RunMountCommand(const MountArgs& args) {
       return kUsageError;
     }
   }
+  // An explicit --log-level wins; debug output asks for debug lines too.
+  fs::SetLogLevel(level.value_or(args.debug || opts.debug ? fs::LogLevel::kDebug
+                                                          : fs::LogLevel::kInfo));
+  if (!args.config.empty()) {
+    // Silently dropping them would mount something other than asked.
+    if (!args.options.empty()) {
+      Fail("-o does not apply with --config: put options in the file's 'options' "
+           "(-d, --threads and --log-level apply to every mount)");
+      return kUsageError;
+    }
+    return MountFromConfig(args);
+  }
+  if (args.positional.size() != 2) {
+    Fail("mount takes SOURCE MOUNTPOINT, or --config FILE [NAME...]");
+    return kUsageError;
+  }
   ApplyCommandLine(args, &opts);
-  if (opts.debug) fs::SetLogLevel(fs::LogLevel::kDebug);
   Status st = fs::RunMount(args.positional[0], args.positional[1], opts);
   if (!st.ok()) {
     Fail(st);

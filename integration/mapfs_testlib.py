@@ -208,21 +208,13 @@ def pids_running(exe):
     return pids
 
 
-class ConfigMount:
-    """A running `mapfs mount --config ... -f`: its mountpoints, process and log."""
+class ConfigMount(Mount):
+    """A running `mapfs mount --config ... -f`: its mountpoints (`path` is the
+    first), process and log."""
 
     def __init__(self, paths, proc, log):
+        super().__init__(paths[0], proc, log)
         self.paths = [pathlib.Path(p) for p in paths]
-        self.path = self.paths[0]
-        self.proc = proc
-        self._log = log
-
-    def log_text(self):
-        with open(self._log, "r", errors="replace") as f:
-            return f.read()
-
-    def alive(self):
-        return self.proc.poll() is None
 
 
 @contextlib.contextmanager

@@ -222,6 +222,20 @@ def test_unknown_mount_name_mounts_nothing(mapfs_bin, data, tmp_path):
         unmount(mnt2)
 
 
+def test_mount_options_on_the_command_line_are_refused_with_a_config(mapfs_bin, data,
+                                                                      tmp_path):
+    """-o cannot say which mount it is for; it is refused, not dropped."""
+    cfg, mnt1, mnt2 = two_mounts(data, tmp_path)
+    try:
+        r = run_mapfs(mapfs_bin, "mount", "--config", str(cfg), "-o", "allow_other")
+        assert r.returncode == 2, (r.returncode, r.stderr)
+        assert "-o does not apply with --config" in r.stderr
+        assert_nothing_mounted(mnt1, mnt2)
+    finally:
+        unmount(mnt1)
+        unmount(mnt2)
+
+
 def test_missing_config_file_is_an_error(mapfs_bin, tmp_path):
     missing = tmp_path / "nothere.yaml"
     r = run_mapfs(mapfs_bin, "mount", "--config", str(missing))
