@@ -144,7 +144,8 @@ Result<View> ViewFactory::Make(const Schema* schema, const Type* t, const uint8_
         if (!ReadVarint(base, size, &pos, &exponent) || !ReadVarint(base, size, &pos, &ndigits)) {
           return Corrupt(pos, "truncated decimal");
         }
-        if (ndigits == 0 || (ndigits + 1) / 2 > size - pos) {
+        // Two digits per byte, rounded up; written so a huge count cannot wrap.
+        if (ndigits == 0 || ndigits / 2 + ndigits % 2 > size - pos) {
           return Corrupt(pos, "decimal digits run past the record");
         }
         v.count_ = ndigits;

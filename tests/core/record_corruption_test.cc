@@ -135,6 +135,22 @@ TEST_F(RecordCorruption, ExponentialSharingIsRejectedInLinearTime) {
   EXPECT_TRUE(Verify(*rec).IsCorruption());
 }
 
+TEST_F(RecordCorruption, DecimalDigitCountNearTwoToTheSixtyFourIsCorruption) {
+  // A digit count of 2^64-1 once wrapped the "digits fit" check to zero bytes
+  // and then asked for a string of that length.
+  Schema schema = testing::MakeSchema({{"R", "", {{"d", "decimal"}}}});
+  std::string bytes("\x01\x05\0\0\0"                                     // bitmap, ref d -> 5
+                    "\x00\x00\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"  // finite, exp 0, ndigits
+                    "\x12",
+                    18);
+  auto rec = ViewRecord(schema, 0, bytes);
+  ASSERT_TRUE(rec.ok());
+  auto f = rec->Field(0);
+  ASSERT_FALSE(f.ok());
+  EXPECT_TRUE(f.status().IsCorruption()) << f.status().ToString();
+  EXPECT_TRUE(Verify(*rec).IsCorruption());
+}
+
 TEST_F(RecordCorruption, RefPastTheEndIsCorruption) {
   Schema schema = testing::MakeSchema({{"R", "", {{"s", "str"}}}});
   std::string bytes("\x01\xff\0\0\0", 5);
