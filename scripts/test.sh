@@ -22,8 +22,17 @@ for fuzzer in build-fuzz/tests/fuzz/*_fuzz; do
   name=$(basename "$fuzzer")
   corpus=$(mktemp -d)
   [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
-  "$fuzzer" -runs="${MAPFS_FUZZ_RUNS:-200000}" -max_len=4096 -seed=1 "$corpus" 2>&1 | tail -n 2
-  rm -rf "$corpus"
+  log=$(mktemp)
+  if ! "$fuzzer" -runs="${MAPFS_FUZZ_RUNS:-200000}" -max_len=4096 -seed=1 \
+      -artifact_prefix="build-fuzz/$name-" "$corpus" >"$log" 2>&1; then
+    # Enough to reproduce: the stack and the crashing input (base64).
+    echo "$name failed:"
+    tail -n 60 "$log"
+    rm -rf "$corpus" "$log"
+    exit 1
+  fi
+  tail -n 2 "$log"
+  rm -rf "$corpus" "$log"
 done
 
 echo "== Debian package (build, install, native client via find_package and pkg-config, remove)"
