@@ -6,38 +6,10 @@
 #include <cstdlib>
 #include <string>
 
+#include "fuzz_schema.h"
 #include "mapfs/record.h"
 
 namespace {
-
-const mapfs::Schema& FuzzSchema() {
-  static const mapfs::Schema* schema = [] {
-    auto resolve = [](std::string_view name) -> std::optional<int> {
-      if (name == "Point") return 0;
-      if (name == "Person") return 1;
-      return std::nullopt;
-    };
-    auto def = [&](const char* name, const char* typecode,
-                   std::vector<std::pair<const char*, const char*>> fields) {
-      mapfs::StructDef d;
-      d.name = name;
-      d.typecode = typecode;
-      for (auto [f, t] : fields) d.fields.push_back({f, *mapfs::ParseType(t, resolve)});
-      return d;
-    };
-    auto s = mapfs::Schema::Create(
-        {def("Point", "P", {{"x", "float64"}, {"y", "float64"}}),
-         def("Person", "",
-             {{"id", "uint64"}, {"name", "str"}, {"age", "int32"}, {"score", "float64"},
-              {"active", "bool"}, {"photo", "bytes"}, {"born", "date"}, {"seen", "datetime"},
-              {"balance", "decimal"}, {"tags", "frozenset<int64>"}, {"aliases", "list<str>"},
-              {"pair", "tuple<str, int64>"}, {"attrs", "dict<str, object>"}, {"home", "Point"},
-              {"embedding", "ndarray<float32>"}, {"extra", "object"}, {"note", "str"}})});
-    if (!s.ok()) std::abort();
-    return new mapfs::Schema(std::move(s).value());
-  }();
-  return *schema;
-}
 
 void Touch(const mapfs::View& v, int depth) {
   using mapfs::TypeKind;
@@ -76,7 +48,7 @@ void Touch(const mapfs::View& v, int depth) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  const mapfs::Schema& schema = FuzzSchema();
+  const mapfs::Schema& schema = mapfs::fuzzing::PersonSchema();
   std::string_view bytes(reinterpret_cast<const char*>(data), size);
   auto rec = mapfs::ViewRecord(schema, 1, bytes);
   if (!rec.ok()) return 0;
