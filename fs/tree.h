@@ -178,6 +178,10 @@ class Tree {
   uint32_t Install(std::shared_ptr<const Source> src);
   std::shared_ptr<const Source> SourceAt(uint32_t slot) const;
   uint64_t DirIno(uint32_t dir_slot) const;
+  // Adds to `out` the files of the collection `shown` was showing (version
+  // `old`), so that the kernel drops them at their last close.
+  void ForgetCollectionFiles(const Entry& shown, const Source* old,
+                             std::vector<Invalidation>* out) const;
   // Frees `slot` now, or once the kernel forgets its last inode number.
   void RetireLocked(uint32_t slot);
   // Adds `lookups` (negative: forgets) to the kernel's count for `slot`.

@@ -12,8 +12,6 @@ namespace mapfs::fs {
 namespace {
 
 constexpr uint64_t kDotEntries = 2;
-constexpr std::string_view kCollectionFiles[] = {"@info", "@schema", "@segment"};
-constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmentFile};
 
 // The parent's inode number where it is known without a search ("..").
 uint64_t ParentIno(const NodeId& id) {

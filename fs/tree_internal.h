@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "mapfs/segment.h"
@@ -17,6 +18,10 @@
 #include "tree.h"
 
 namespace mapfs::fs {
+
+// The files of a collection directory, in listing order, and their ids.
+constexpr std::string_view kCollectionFiles[] = {"@info", "@schema", "@segment"};
+constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmentFile};
 
 // Identifies the file a version was opened from, to tell a replacement
 // (rename, rewrite) from an event that changed nothing.

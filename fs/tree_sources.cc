@@ -351,6 +351,18 @@ std::vector<std::string> Tree::SourceFiles() const {
   return files;
 }
 
+void Tree::ForgetCollectionFiles(const Entry& shown, const Source* old,
+                                 std::vector<Invalidation>* out) const {
+  if (old == nullptr || !old->seg) return;
+  // Invalidating the collection's own entry drops what the kernel caches
+  // below it, except what is in use: a file open or mapped across the
+  // replacement (a native client's @segment) keeps its entry, and once closed
+  // that entry would stay cached for cache_timeout, and the old mapping with
+  // it. Named here, such entries go with their last close instead.
+  const uint64_t dir = single_ ? kRootIno : DirIno(shown.slot);
+  for (std::string_view file : kCollectionFiles) out->push_back({dir, std::string(file)});
+}
+
 std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::string& name) {
   const std::string path = JoinPath(dir, name);
   // What `path` is in the tree: entries showing it, and directory sources
@@ -386,6 +398,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
       std::erase_if(entries, [&](const Entry& e) { return e.slot == c.entry->slot; });
       RetireLocked(c.entry->slot);
       LogInfo("%s: removed from the mount", path.c_str());
+      ForgetCollectionFiles(*c.entry, old.get(), &out);
       out.push_back({DirIno(c.dir_slot), c.entry->name});
       continue;
     }
@@ -442,6 +455,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
     } else {
       LogInfo("%s: added to the mount as %s", path.c_str(), shown_name.c_str());
     }
+    if (c.entry) ForgetCollectionFiles(*c.entry, old.get(), &out);
     // A single-file mount's root keeps its inode number; its children are
     // volatile entries (NodeAttr), so only the root itself is named.
     out.push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});

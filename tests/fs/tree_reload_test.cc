@@ -42,6 +42,21 @@ void Replace(const std::string& path, const std::vector<std::string>& lines) {
   ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
 }
 
+using Pairs = std::vector<std::pair<uint64_t, std::string>>;
+
+Pairs AsPairs(const std::vector<Invalidation>& changes) {
+  Pairs out;
+  for (const Invalidation& c : changes) out.emplace_back(c.parent, c.name);
+  return out;
+}
+
+// What a replaced or removed collection invalidates: its files under the
+// directory the kernel knows them by (so one mapped across the replacement
+// goes at its last close), then its own entry `name` in `parent`.
+Pairs ReplacedCollection(uint64_t old_dir, uint64_t parent, const std::string& name) {
+  return {{old_dir, "@info"}, {old_dir, "@schema"}, {old_dir, "@segment"}, {parent, name}};
+}
+
 void ReplaceWithBytes(const std::string& path, const std::string& bytes) {
   testing::WriteFileOrDie(path + ".new", bytes);
   ASSERT_EQ(std::rename((path + ".new").c_str(), path.c_str()), 0);
@@ -67,10 +82,10 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
 
   EXPECT_TRUE(tree->Refresh(dir.path(), "items.mapfs").empty()) << "nothing changed yet";
   Replace(path, {Line("a", 100), Line("c", 3)});
-  const std::vector<Invalidation> changes = tree->Refresh(dir.path(), "items.mapfs");
-  ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].parent, kRootIno);
-  EXPECT_EQ(changes[0].name, "");  // the root keeps its number; its children are volatile
+  // The root keeps its number and its children are volatile: only the
+  // collection's files and the root itself are named.
+  EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "items.mapfs")),
+            ReplacedCollection(kRootIno, kRootIno, ""));
 
   const NodeAttr new_n = Walk(*tree, {"a", "n"});
   EXPECT_NE(new_n.ino, old_n.ino);
@@ -101,7 +116,7 @@ TEST(TreeReload, JsonOfANewVersionIsNeverTheCachedOld) {
   EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":1}\n");
   for (int version = 2; version < 6; ++version) {
     Replace(path, {Line("a", version)});
-    ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 1u);
+    ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
     EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":" + std::to_string(version) + "}\n");
   }
 }
@@ -123,7 +138,7 @@ TEST(TreeReload, BrokenReplacementsAreRefusedAndTheOldVersionKeepsServing) {
     EXPECT_EQ(tree->open_versions(), 1u);
   }
   Replace(path, {Line("b", 20)});
-  EXPECT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 1u);
+  EXPECT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
   EXPECT_EQ(Cat(*tree, {"b", "n"}), "20\n");
 }
 
@@ -147,19 +162,18 @@ TEST(TreeReload, DirectoryMembersAppearAreReplacedAndDisappear) {
   EXPECT_EQ(changes[0].name, "two");  // drops the kernel's cached miss
   EXPECT_EQ(Names(*tree, kRootIno), (std::vector<std::string>{".", "..", "one", "two"}));
   EXPECT_EQ(Cat(*tree, {"two", "b", "n"}), "2\n");
+  const uint64_t two_ino = Walk(*tree, {"two"}).ino;
 
   Replace(dir.File("one.mapfs"), {Line("a", 10)});
-  changes = tree->Refresh(dir.path(), "one.mapfs");
-  ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].name, "one");
+  EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "one.mapfs")),
+            ReplacedCollection(one.ino, kRootIno, "one"));
   EXPECT_NE(Walk(*tree, {"one"}).ino, one.ino);
   EXPECT_EQ(Cat(*tree, {"one", "a", "n"}), "10\n");
   EXPECT_FALSE(tree->Lookup(kRootIno, "one").value().volatile_entry);
 
   ASSERT_EQ(std::remove(dir.File("two.mapfs").c_str()), 0);
-  changes = tree->Refresh(dir.path(), "two.mapfs");
-  ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].name, "two");
+  EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "two.mapfs")),
+            ReplacedCollection(two_ino, kRootIno, "two"));
   EXPECT_EQ(Names(*tree, kRootIno), (std::vector<std::string>{".", "..", "one"}));
 }
 
@@ -191,14 +205,13 @@ TEST(TreeReload, NamedSourcesShowFilesDirectoriesAndArrays) {
 
   // A replaced source invalidates its own name; a new file joins its
   // directory source.
+  const uint64_t old_people = Walk(*tree, {"people"}).ino;
   Replace(dir.File("people.mapfs"), {Line("a", 2)});
-  std::vector<Invalidation> changes = tree->Refresh(dir.path(), "people.mapfs");
-  ASSERT_EQ(changes.size(), 1u);
-  EXPECT_EQ(changes[0].parent, kRootIno);
-  EXPECT_EQ(changes[0].name, "people");
+  EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "people.mapfs")),
+            ReplacedCollection(old_people, kRootIno, "people"));
   EXPECT_EQ(Cat(*tree, {"people", "a", "n"}), "2\n");
   Replace(dir.File("archive/2025.mapfs"), {Line("y", 25)});
-  changes = tree->Refresh(dir.File("archive"), "2025.mapfs");
+  std::vector<Invalidation> changes = tree->Refresh(dir.File("archive"), "2025.mapfs");
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].parent, Walk(*tree, {"archive"}).ino);
   EXPECT_EQ(changes[0].name, "2025");
@@ -231,7 +244,7 @@ TEST(TreeReload, ReaddirplusEntriesCountAsLookupsOfTheirVersion) {
   ASSERT_EQ(listed.size(), 3u);
   const uint64_t old_ino = listed[2].second.ino;
   Replace(path, {Line("a", 2)});
-  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 1u);
+  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
   EXPECT_EQ(tree->open_versions(), 2u);  // held by the listed entry
   tree->Forget(old_ino, 1);
   EXPECT_EQ(tree->open_versions(), 1u);
