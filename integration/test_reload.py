@@ -275,6 +275,45 @@ def test_config_mount_reloads_file_and_directory_sources(mapfs_bin, tmp_path):
         assert m.alive()
 
 
+def replaced_mappings(pid, path):
+    """The lines of the daemon's memory map that map a replaced (deleted) `path`."""
+    with open(f"/proc/{pid}/maps") as f:
+        return [line for line in f if line.rstrip().endswith(f"{path} (deleted)")]
+
+
+@pytest.mark.parametrize("kind", ["config", "file"])
+def test_a_segment_mapped_across_a_replacement_is_released_at_its_last_close(
+        mapfs_bin, people, tmp_path, kind):
+    """A native client maps @segment, the source is rebuilt, the client keeps
+    its old mapping and then drops it: the daemon unmaps the old version right
+    then (the replaced file's disk space comes back), not whenever the kernel
+    next prunes its caches. Covers a collection under the root of a config
+    mount and a single-file mount, whose root is the collection."""
+    if kind == "config":
+        cfg, mnt, people, _ = two_source_config(mapfs_bin, tmp_path)
+        mount, segment = mounted_config(mapfs_bin, cfg, [mnt]), mnt / "people" / "@segment"
+    else:
+        mount, segment = mounted(mapfs_bin, people, tmp_path / "mnt"), tmp_path / "mnt" / "@segment"
+    old = read(people)
+    with mount as m:
+        fd = os.open(segment, os.O_RDONLY)
+        mapped = mmap.mmap(fd, 0, prot=mmap.PROT_READ)
+        try:
+            assert mapped[:] == old
+            replace(mapfs_bin, people, "B")
+            new = read(people)
+            wait_for(shows(segment, new), RELOAD_WITHIN, "the new @segment for a fresh open")
+            assert mapped[:] == old
+            assert replaced_mappings(m.proc.pid, people), "the old version is held while mapped"
+        finally:
+            mapped.close()
+            os.close(fd)
+        wait_for(lambda: not replaced_mappings(m.proc.pid, people), RELOAD_WITHIN,
+                 "the old version unmapped after the client's last close")
+        assert read(segment) == new
+        assert m.alive()
+
+
 @pytest.mark.parametrize("kind", ["config", "file"])
 def test_readers_see_whole_versions_while_segments_are_replaced(mapfs_bin, tmp_path, kind):
     """4 reader threads open and read files (and list their collections) for
