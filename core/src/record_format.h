@@ -103,6 +103,25 @@ inline int64_t LoadSigned(const uint8_t* p, unsigned width) {
   }
 }
 
+// The narrowest width (1, 2, 4 or 8 bytes) of an int list or set whose
+// values span [lo, hi] (signed) or [0, hi] (unsigned).
+inline unsigned SignedWidth(int64_t lo, int64_t hi) {
+  if (lo >= INT8_MIN && hi <= INT8_MAX) return 1;
+  if (lo >= INT16_MIN && hi <= INT16_MAX) return 2;
+  if (lo >= INT32_MIN && hi <= INT32_MAX) return 4;
+  return 8;
+}
+inline unsigned UnsignedWidth(uint64_t hi) {
+  return hi <= UINT8_MAX ? 1 : hi <= UINT16_MAX ? 2 : hi <= UINT32_MAX ? 4 : 8;
+}
+
+// IEEE 754 totalOrder as an unsigned key: -NaN < -inf < ... < -0 < +0 < ... < NaN.
+inline uint64_t FloatOrderKey(double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  return (bits >> 63) ? ~bits : bits | (uint64_t{1} << 63);
+}
+
 }  // namespace mapfs::record_format
 
 #endif  // MAPFS_CORE_RECORD_FORMAT_H_

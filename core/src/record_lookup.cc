@@ -42,13 +42,6 @@ int Cmp(const T& a, const T& b) {
   return a < b ? -1 : (b < a ? 1 : 0);
 }
 
-// IEEE 754 totalOrder as an unsigned key: -NaN < -inf < ... < -0 < +0 < ... < NaN.
-uint64_t FloatOrderKey(double d) {
-  uint64_t bits;
-  std::memcpy(&bits, &d, 8);
-  return (bits >> 63) ? ~bits : bits | (uint64_t{1} << 63);
-}
-
 int CompareInts(const View& a, const View& b) {
   bool an = a.is_negative_int(), bn = b.is_negative_int();
   if (an != bn) return an ? -1 : 1;
