@@ -1,5 +1,6 @@
-// TypedArray: typecode dispatch, value range checks, Python index and slice
-// rules, and capacity growth of the backing file (docs/arrays.md).
+// TypedArray: typecode dispatch, value range checks, Python index rules, and
+// capacity growth of the backing file (docs/arrays.md). Slices are in
+// typed_array_slices.cc.
 //
 // The file (or memfd) is kept `capacity_ * itemsize_` bytes long while the
 // array is open, with the space allocated up front, so stores through the
@@ -44,37 +45,6 @@ decltype(auto) Dispatch(char typecode, F&& f) {
     case 'f': return f(std::type_identity<float>{});
     default: return f(std::type_identity<double>{});  // 'd'; typecodes are validated at open
   }
-}
-
-// Python's PySlice_AdjustIndices: the items of a[start:stop:step] are
-// start + k*step for k in [0, length).
-struct SliceSpec {
-  int64_t start, stop, step, length;
-};
-
-SliceSpec AdjustSlice(size_t size, std::optional<int64_t> start_opt,
-                      std::optional<int64_t> stop_opt, int64_t step) {
-  const int64_t len = static_cast<int64_t>(size);
-  auto adjust = [&](std::optional<int64_t> v, int64_t if_none) {
-    if (!v) return if_none;
-    int64_t x = *v;
-    if (x < 0) {
-      x = x < -len ? (step < 0 ? -1 : 0) : x + len;
-    } else if (x >= len) {
-      x = step < 0 ? len - 1 : len;
-    }
-    return x;
-  };
-  SliceSpec s;
-  s.step = step;
-  s.start = adjust(start_opt, step < 0 ? len - 1 : 0);
-  s.stop = adjust(stop_opt, step < 0 ? -1 : len);
-  if (step < 0) {
-    s.length = s.stop < s.start ? (s.start - s.stop - 1) / (-step) + 1 : 0;
-  } else {
-    s.length = s.start < s.stop ? (s.stop - s.start - 1) / step + 1 : 0;
-  }
-  return s;
 }
 
 size_t RoundUpToPage(size_t n) { return (n + kPageSize - 1) / kPageSize * kPageSize; }
@@ -365,14 +335,15 @@ Status TypedArray::Extend(std::span<const Number> values) {
   return FromBytes(encoded);
 }
 
-static Status TypecodeMismatch(const std::string& name, char want, char got) {
-  return Status::InvalidArgument(name + ": can only use an array of typecode '" +
-                                 std::string(1, want) + "' here, got '" + std::string(1, got) +
-                                 "'");
+Status TypedArray::CheckSameTypecode(const TypedArray& other) const {
+  if (other.typecode_ == typecode_) return Status::OK();
+  return Status::InvalidArgument(Name() + ": can only use an array of typecode '" +
+                                 std::string(1, typecode_) + "' here, got '" +
+                                 std::string(1, other.typecode_) + "'");
 }
 
 Status TypedArray::Extend(const TypedArray& other) {
-  if (other.typecode_ != typecode_) return TypecodeMismatch(Name(), typecode_, other.typecode_);
+  MAPFS_RETURN_IF_ERROR(CheckSameTypecode(other));
   if (&other == this) return FromBytes(ToBytes());
   const auto b = other.bytes();
   return FromBytes(std::string_view(reinterpret_cast<const char*>(b.data()), b.size()));
@@ -485,88 +456,6 @@ Status TypedArray::ByteSwap() {
 Status TypedArray::Clear() {
   MAPFS_RETURN_IF_ERROR(CheckWritable());
   size_ = 0;
-  return Status::OK();
-}
-
-// ---- slices ----
-
-Result<TypedArray> TypedArray::Slice(std::optional<int64_t> start, std::optional<int64_t> stop,
-                                     int64_t step) const {
-  if (step == 0) return Status::InvalidArgument(Name() + ": slice step cannot be zero");
-  SliceSpec s = AdjustSlice(size_, start, stop, step);
-  MAPFS_ASSIGN_OR_RETURN(TypedArray out, Anonymous(typecode_));
-  MAPFS_RETURN_IF_ERROR(out.Resize(static_cast<size_t>(s.length)));
-  std::byte* dst = out.mutable_base();
-  if (step == 1) {
-    if (s.length > 0) {
-      std::memcpy(dst, base() + s.start * itemsize_, static_cast<size_t>(s.length) * itemsize_);
-    }
-  } else {
-    for (int64_t k = 0; k < s.length; ++k) {
-      std::memcpy(dst + k * itemsize_, base() + (s.start + k * step) * itemsize_, itemsize_);
-    }
-  }
-  return out;
-}
-
-Status TypedArray::AssignSlice(std::optional<int64_t> start, std::optional<int64_t> stop,
-                               int64_t step, const TypedArray& src) {
-  MAPFS_RETURN_IF_ERROR(CheckWritable());
-  if (src.typecode_ != typecode_) return TypecodeMismatch(Name(), typecode_, src.typecode_);
-  if (step == 0) return Status::InvalidArgument(Name() + ": slice step cannot be zero");
-  // a[...] = a: take a copy first, since the source moves as we shift items.
-  std::string copy;
-  const std::byte* from = src.base();
-  const size_t needed = src.size_;
-  if (&src == this) {
-    copy = ToBytes();
-    from = reinterpret_cast<const std::byte*>(copy.data());
-  }
-  SliceSpec s = AdjustSlice(size_, start, stop, step);
-  if (step == 1) {
-    const size_t lo = static_cast<size_t>(s.start);
-    const size_t hi = std::max(lo, static_cast<size_t>(s.stop));
-    const size_t old_size = size_;
-    const size_t tail = old_size - hi;
-    const size_t new_size = old_size - (hi - lo) + needed;
-    if (new_size > old_size) MAPFS_RETURN_IF_ERROR(Resize(new_size));
-    std::byte* b = mutable_base();
-    if (tail > 0) std::memmove(b + (lo + needed) * itemsize_, b + hi * itemsize_, tail * itemsize_);
-    if (needed > 0) std::memcpy(b + lo * itemsize_, from, needed * itemsize_);
-    size_ = new_size;
-    return Status::OK();
-  }
-  if (static_cast<int64_t>(needed) != s.length) {
-    return Status::InvalidArgument(Name() + ": attempt to assign array of size " +
-                                   std::to_string(needed) + " to extended slice of size " +
-                                   std::to_string(s.length));
-  }
-  std::byte* b = mutable_base();
-  for (int64_t k = 0; k < s.length; ++k) {
-    std::memcpy(b + (s.start + k * step) * itemsize_, from + k * itemsize_, itemsize_);
-  }
-  return Status::OK();
-}
-
-Status TypedArray::DeleteSlice(std::optional<int64_t> start, std::optional<int64_t> stop,
-                               int64_t step) {
-  MAPFS_RETURN_IF_ERROR(CheckWritable());
-  if (step == 0) return Status::InvalidArgument(Name() + ": slice step cannot be zero");
-  SliceSpec s = AdjustSlice(size_, start, stop, step);
-  if (s.length == 0) return Status::OK();
-  // The same items walked upwards: first = lowest index, stride = |step|.
-  int64_t first = step > 0 ? s.start : s.start + step * (s.length - 1);
-  int64_t stride = step > 0 ? step : -step;
-  int64_t last = first + stride * (s.length - 1);
-  std::byte* b = mutable_base();
-  size_t out = static_cast<size_t>(first);
-  for (size_t i = static_cast<size_t>(first); i < size_; ++i) {
-    int64_t d = static_cast<int64_t>(i) - first;
-    if (static_cast<int64_t>(i) <= last && d % stride == 0) continue;
-    if (out != i) std::memcpy(b + out * itemsize_, b + i * itemsize_, itemsize_);
-    ++out;
-  }
-  size_ = out;
   return Status::OK();
 }
 

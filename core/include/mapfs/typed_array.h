@@ -193,6 +193,8 @@ class TypedArray {
   std::byte* mutable_base() { return static_cast<std::byte*>(region_.addr()); }
   std::string Name() const;
   Status CheckWritable() const;
+  // InvalidArgument unless `other` has this array's typecode.
+  Status CheckSameTypecode(const TypedArray& other) const;
   // Normalizes a Python index; OutOfRange naming `what` if it is outside.
   Result<size_t> NormalizeIndex(int64_t index, std::string_view what) const;
   Number Load(size_t i) const;
