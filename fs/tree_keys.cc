@@ -1,0 +1,141 @@
+// The names of a keyed collection's index entries (docs/layout.md, "Names"):
+// a key's file name, and back from a name to its entry. Every key has exactly
+// one name, the one listings show.
+#include <cstring>
+
+#include "mapfs/text_format.h"
+#include "name_escape.h"
+#include "tree.h"
+#include "tree_internal.h"
+
+namespace mapfs::fs {
+
+namespace {
+
+// Parses the text of a generic key back into a Value of the key's type, for
+// the scalar types whose names are their text. nullopt for other types
+// (their names are always indexed names) and for text that does not parse.
+std::optional<Value> ParseKeyText(const Type& type, const std::string& text) {
+  const TypeKind k = type.kind;
+  if (IsIntKind(k)) {
+    errno = 0;
+    char* end = nullptr;
+    if (IsSignedIntKind(k)) {
+      long long v = std::strtoll(text.c_str(), &end, 10);
+      if (errno || end != text.c_str() + text.size() || text.empty()) return std::nullopt;
+      return Value::Int(v);
+    }
+    std::optional<uint64_t> u = ParseDecimal(text);
+    if (!u) return std::nullopt;
+    return Value::UInt(*u);
+  }
+  switch (k) {
+    case TypeKind::kFloat32:
+    case TypeKind::kFloat64: {
+      char* end = nullptr;
+      double d = std::strtod(text.c_str(), &end);
+      if (text.empty() || end != text.c_str() + text.size()) return std::nullopt;
+      return Value::Float(d);
+    }
+    case TypeKind::kBool:
+      if (text == "true" || text == "false") return Value::Bool(text == "true");
+      return std::nullopt;
+    case TypeKind::kStr: return Value::Str(text);
+    case TypeKind::kBytes: return Value::Bytes(text);
+    case TypeKind::kDate: {
+      Result<Date> d = Date::Parse(text);
+      if (!d.ok()) return std::nullopt;
+      return Value::FromDate(*d);
+    }
+    case TypeKind::kDateTime: {
+      Result<DateTime> d = DateTime::Parse(text);
+      if (!d.ok()) return std::nullopt;
+      return Value::FromDateTime(*d);
+    }
+    case TypeKind::kDecimal: {
+      Result<Decimal> d = Decimal::Parse(text);
+      if (!d.ok()) return std::nullopt;
+      return Value::FromDecimal(*d);
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+const Type* KeyFieldType(const Segment& seg) {
+  if (seg.key_field_index() < 0) return nullptr;
+  return &seg.schema().struct_def(seg.root_struct_index()).fields[seg.key_field_index()].type;
+}
+
+}  // namespace
+
+Result<std::string> Tree::EntryName(const Source& src, uint64_t ordinal,
+                                    std::string_view key) const {
+  const Segment& seg = *src.seg;
+  std::string text;
+  switch (seg.key_kind()) {
+    case KeyKind::kStr:
+      return KeyName(key, ordinal);
+    case KeyKind::kUInt: {
+      if (key.size() != 8) return Corrupt(src, Status::Corruption("uint key of bad size"));
+      uint64_t v;
+      std::memcpy(&v, key.data(), 8);
+      return std::to_string(v);
+    }
+    case KeyKind::kGeneric: {
+      Result<View> kv = seg.KeyView(key);
+      Status st = kv.ok() ? Verify(*kv) : kv.status();
+      if (st.ok()) st = AppendKeyText(*kv, &text);
+      if (!st.ok()) return Corrupt(src, st);
+      const Type* type = KeyFieldType(seg);
+      if (type != nullptr && ParseKeyText(*type, text)) return KeyName(text, ordinal);
+      // Keys whose text does not parse back are found through their ordinal.
+      return IndexedName(EscapeName(text), ordinal, text);
+    }
+    case KeyKind::kNone:
+      break;
+  }
+  return Status::NotFound("no keys");
+}
+
+Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_view name) const {
+  const Segment& seg = *src.seg;
+  using Found = std::optional<uint64_t>;
+  if (seg.kind() == CollectionKind::kApproxMultiMap) {
+    std::optional<std::string> key = UnescapeName(name);
+    if (!key || seg.key_kind() != KeyKind::kStr) return Found();
+    Result<std::optional<Segment::Entry>> e = seg.Find(std::string_view(*key));
+    if (!e.ok()) return Corrupt(src, e.status());
+    if (!*e) return Found();
+    return Found((*e)->ordinal);
+  }
+  std::optional<uint64_t> ordinal = ParseIndexedName(name);
+  if (!ordinal) {
+    std::optional<std::string> key = UnescapeName(name);
+    if (!key) return Found();
+    Result<std::optional<Segment::Entry>> e = std::optional<Segment::Entry>();
+    if (seg.key_kind() == KeyKind::kStr) {
+      e = seg.Find(std::string_view(*key));
+    } else if (seg.key_kind() == KeyKind::kUInt) {
+      std::optional<uint64_t> u = ParseDecimal(*key);
+      if (!u) return Found();
+      e = seg.Find(*u);
+    } else if (const Type* type = KeyFieldType(seg)) {
+      std::optional<Value> v = ParseKeyText(*type, *key);
+      if (!v) return Found();
+      e = seg.Find(*v);
+    }
+    if (!e.ok()) return Corrupt(src, e.status());
+    if (!*e) return Found();
+    ordinal = (*e)->ordinal;
+  }
+  if (*ordinal >= seg.key_count()) return Found();
+  Result<Segment::Entry> e = seg.EntryAt(*ordinal);
+  if (!e.ok()) return Corrupt(src, e.status());
+  // One name per key: the name must be exactly the one listings show.
+  MAPFS_ASSIGN_OR_RETURN(std::string canonical, EntryName(src, *ordinal, e->key));
+  if (canonical != name) return Found();
+  return ordinal;
+}
+
+}  // namespace mapfs::fs
