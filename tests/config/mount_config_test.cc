@@ -487,6 +487,10 @@ TEST(MountConfigErrors, ErrorInALaterMountStopsTheWholeLoad) {
             "m.yaml:3:43: unknown key 'x' (expected mountpoint, sources, options)");
 }
 
+TEST(MountConfigErrors, AStrayCommaIsAnErrorNotAHang) {
+  EXPECT_EQ(ErrorOf(",\nmounts: {}\n"), "m.yaml:1:1: unexpected ','");
+}
+
 TEST(MountConfigErrors, MoreThanOneDocument) {
   EXPECT_EQ(ErrorOf("mounts: {m: {mountpoint: /a, sources: {s: /s}}}\n---\nmounts: {}\n"),
             "m.yaml:3:1: more than one YAML document");

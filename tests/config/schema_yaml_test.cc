@@ -304,6 +304,14 @@ TEST(SchemaYamlErrors, MoreThanOneDocument) {
             "schema.yaml:4:1: more than one YAML document");
 }
 
+TEST(SchemaYamlErrors, AStrayCommaIsAnErrorNotAHang) {
+  // yaml-cpp 0.7's LoadAll never returns on these (yaml-cpp #1040).
+  EXPECT_EQ(ErrorOf(","), "schema.yaml:1:1: unexpected ','");
+  EXPECT_EQ(ErrorOf("structs:\n  A: {fields: {x: int8}}\n,\n"),
+            "schema.yaml:3:1: end of map not found");
+  EXPECT_EQ(ErrorOf("[a, b]\n,\n"), "schema.yaml:2:1: unexpected ','");
+}
+
 TEST(SchemaYamlErrors, DeepNestingIsAnErrorNotACrash) {
   std::string yaml = "structs: " + std::string(100000, '[');
   std::string err = ErrorOf(yaml);
