@@ -203,7 +203,19 @@ bool IsValidUtf8(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// A name over the limit, quoted only by its start: it may be kilobytes long.
+Status NameTooLong(const char* what, std::string_view name) {
+  return Status::InvalidArgument(std::string(what) + " '" + std::string(name.substr(0, 32)) +
+                                 "...' is " + std::to_string(name.size()) +
+                                 " bytes, longer than " + std::to_string(kMaxSchemaNameBytes));
+}
+
+}  // namespace
+
 Status CheckStructName(std::string_view name) {
+  if (name.size() > kMaxSchemaNameBytes) return NameTooLong("struct name", name);
   bool ident = !name.empty() && !std::isdigit(static_cast<unsigned char>(name[0]));
   for (char c : name) {
     if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_') ident = false;
@@ -223,6 +235,7 @@ Status CheckStructName(std::string_view name) {
 }
 
 Status CheckFieldName(std::string_view name) {
+  if (name.size() > kMaxSchemaNameBytes) return NameTooLong("field name", name);
   if (name.empty() || name[0] == '@' || name.find('/') != std::string_view::npos ||
       name.find('\0') != std::string_view::npos || name == "." || name == ".." ||
       !IsValidUtf8(name)) {

@@ -299,6 +299,20 @@ TEST(SchemaYamlErrors, RecursionWithoutIndirection) {
   MustParse("structs:\n  A:\n    fields: {kids: list<A>, by: 'dict<str, A>', any: object}\n");
 }
 
+TEST(SchemaYamlErrors, NamesLongerThanAFileNameAreRefused) {
+  // Field names are file names in a mount (NAME_MAX), and a longer name
+  // would also pass YAML's 1024-character limit on plain keys when written.
+  const std::string longest(255, 'f');
+  Schema ok = MustParse("structs:\n  A:\n    fields: {" + longest + ": int8}\n");
+  EXPECT_EQ(MustParse(ok.ToYaml()).ToCanonicalJson(), ok.ToCanonicalJson());
+  EXPECT_EQ(ErrorOf("structs:\n  A:\n    fields: {" + longest + "g: int8}\n"),
+            "schema.yaml:3:14: field name '" + std::string(32, 'f') +
+                "...' is 256 bytes, longer than 255");
+  EXPECT_EQ(ErrorOf("structs:\n  S" + longest + ": {fields: {x: int8}}\n"),
+            "schema.yaml:2:3: struct name 'S" + std::string(31, 'f') +
+                "...' is 256 bytes, longer than 255");
+}
+
 TEST(SchemaYamlErrors, MoreThanOneDocument) {
   EXPECT_EQ(ErrorOf("structs:\n  A: {fields: {x: int8}}\n---\nstructs: {}\n"),
             "schema.yaml:4:1: more than one YAML document");

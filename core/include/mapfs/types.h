@@ -98,7 +98,10 @@ Result<Type> ParseType(std::string_view text,
 // them with a position). A struct name is an identifier ([A-Za-z_][A-Za-z0-9_]*)
 // that is not a built-in type name, so that type text can refer to it. A field
 // name becomes a file name in a mount and a JSON key: valid UTF-8, not empty,
-// no '/' or NUL, not "." or "..", not starting with '@' (reserved).
+// no '/' or NUL, not "." or "..", not starting with '@' (reserved). Both are
+// at most kMaxSchemaNameBytes long: a file name's limit (NAME_MAX), and well
+// under YAML's 1024-character limit on a plain mapping key.
+constexpr size_t kMaxSchemaNameBytes = 255;
 Status CheckStructName(std::string_view name);
 Status CheckFieldName(std::string_view name);
 
