@@ -23,8 +23,10 @@ for fuzzer in build-fuzz/tests/fuzz/*_fuzz; do
   corpus=$(mktemp -d)
   [ -d "tests/fuzz/corpus/$name" ] && cp -r "tests/fuzz/corpus/$name/." "$corpus/"
   log=$(mktemp)
-  if ! "$fuzzer" -runs="${MAPFS_FUZZ_RUNS:-200000}" -max_len=4096 -seed=1 \
-      -artifact_prefix="build-fuzz/$name-" "$corpus" >"$log" 2>&1; then
+  # An input that runs over 10 s is a hang and fails with its bytes; the
+  # outer limit stops a fuzzer stuck in its own out-of-memory report.
+  if ! timeout 900 "$fuzzer" -runs="${MAPFS_FUZZ_RUNS:-200000}" -max_len=4096 -seed=1 \
+      -timeout=10 -artifact_prefix="build-fuzz/$name-" "$corpus" >"$log" 2>&1; then
     # Enough to reproduce: the stack and the crashing input (base64).
     echo "$name failed:"
     tail -n 60 "$log"
