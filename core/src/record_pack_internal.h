@@ -76,27 +76,9 @@ class RecordPacker::Impl {
   void PutRef(size_t at, uint32_t ref) { record_format::StoreLE<uint32_t>(&out_, at, ref); }
   uint32_t Here() const { return static_cast<uint32_t>(out_.size()); }
 
-  // Range of each int kind, as [min, max] over int64 and a max over uint64.
-  struct IntRange {
-    int64_t min;
-    uint64_t max;
-  };
-  static IntRange RangeOf(TypeKind k) {
-    switch (k) {
-      case TypeKind::kInt8: return {INT8_MIN, INT8_MAX};
-      case TypeKind::kInt16: return {INT16_MIN, INT16_MAX};
-      case TypeKind::kInt32: return {INT32_MIN, INT32_MAX};
-      case TypeKind::kInt64: return {INT64_MIN, INT64_MAX};
-      case TypeKind::kUInt8: return {0, UINT8_MAX};
-      case TypeKind::kUInt16: return {0, UINT16_MAX};
-      case TypeKind::kUInt32: return {0, UINT32_MAX};
-      default: return {0, UINT64_MAX};
-    }
-  }
-
   // Converts an int Value to `k`'s range: the stored bits (two's complement).
   Status IntBits(TypeKind k, const Value& v, uint64_t* bits) const {
-    IntRange r = RangeOf(k);
+    record_format::IntRange r = record_format::IntRangeOf(k);
     bool ok;
     if (v.kind() == Value::Kind::kInt) {
       int64_t i = v.as_int();

@@ -99,7 +99,7 @@ class Verifier {
       if (end == bits) return Status::OK();
       __int128 base = ViewFactory::base_value(v);
       __int128 highest = base + (end - bits - 1) * 8 + (7 - std::countl_zero(end[-1]));
-      IntRange range = Range(v.type().params[0].kind);
+      IntRange range = IntRangeOf(v.type().params[0].kind);
       if (base < range.min || highest > static_cast<__int128>(range.max)) {
         return Corrupt(v.offset(), "frozenset bitmap outside the element range");
       }
@@ -143,23 +143,6 @@ class Verifier {
       MAPFS_RETURN_IF_ERROR(Visit(f, depth + 1));
     }
     return Status::OK();
-  }
-
-  struct IntRange {
-    int64_t min;
-    uint64_t max;
-  };
-  static IntRange Range(TypeKind k) {
-    switch (k) {
-      case TypeKind::kInt8: return {INT8_MIN, INT8_MAX};
-      case TypeKind::kInt16: return {INT16_MIN, INT16_MAX};
-      case TypeKind::kInt32: return {INT32_MIN, INT32_MAX};
-      case TypeKind::kUInt8: return {0, UINT8_MAX};
-      case TypeKind::kUInt16: return {0, UINT16_MAX};
-      case TypeKind::kUInt32: return {0, UINT32_MAX};
-      case TypeKind::kUInt64: return {0, UINT64_MAX};
-      default: return {INT64_MIN, INT64_MAX};
-    }
   }
 
   int64_t budget_;
