@@ -205,9 +205,12 @@ bool IsValidUtf8(std::string_view s) {
 
 namespace {
 
-// A name over the limit, quoted only by its start: it may be kilobytes long.
+// A name over the limit, quoted only by its start (it may be kilobytes long),
+// cut before a UTF-8 continuation byte so the message stays valid UTF-8.
 Status NameTooLong(const char* what, std::string_view name) {
-  return Status::InvalidArgument(std::string(what) + " '" + std::string(name.substr(0, 32)) +
+  size_t cut = 32;
+  while (cut > 0 && (static_cast<unsigned char>(name[cut]) & 0xC0) == 0x80) --cut;
+  return Status::InvalidArgument(std::string(what) + " '" + std::string(name.substr(0, cut)) +
                                  "...' is " + std::to_string(name.size()) +
                                  " bytes, longer than " + std::to_string(kMaxSchemaNameBytes));
 }

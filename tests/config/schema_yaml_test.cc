@@ -308,6 +308,13 @@ TEST(SchemaYamlErrors, NamesLongerThanAFileNameAreRefused) {
   EXPECT_EQ(ErrorOf("structs:\n  A:\n    fields: {" + longest + "g: int8}\n"),
             "schema.yaml:3:14: field name '" + std::string(32, 'f') +
                 "...' is 256 bytes, longer than 255");
+  // The quoted start is cut at a character boundary: "a" then 2-byte "é"s.
+  std::string accented = "a";
+  for (int i = 0; i < 200; ++i) accented += "\xc3\xa9";
+  std::string quoted = "a";
+  for (int i = 0; i < 15; ++i) quoted += "\xc3\xa9";
+  EXPECT_EQ(ErrorOf("structs:\n  A:\n    fields: {\"" + accented + "\": int8}\n"),
+            "schema.yaml:3:14: field name '" + quoted + "...' is 401 bytes, longer than 255");
   EXPECT_EQ(ErrorOf("structs:\n  S" + longest + ": {fields: {x: int8}}\n"),
             "schema.yaml:2:3: struct name 'S" + std::string(31, 'f') +
                 "...' is 256 bytes, longer than 255");
