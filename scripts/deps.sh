@@ -6,7 +6,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libyaml-cpp-dev libcli11-dev libxxhash-dev libsimdjson-dev nlohmann-json3-dev libboost-dev
   libfmt-dev libspdlog-dev libfuse3-dev fuse3 liblmdb-dev
-  python3-pytest python3-numpy squashfs-tools squashfuse
+  python3-pytest python3-numpy python3-dev pybind11-dev squashfs-tools squashfuse
   dpkg-dev file man-db
 )
 missing=()

@@ -40,6 +40,9 @@ done
 echo "== Debian package (build, install, native client via find_package and pkg-config, remove)"
 scripts/package_test.sh build
 
+echo "== Python module tests (pytest)"
+PYTHONPATH="$PWD/build/python" /usr/bin/python3 -m pytest -q python/tests
+
 echo "== integration tests (pytest, real mounts)"
 export MAPFS_BIN="$PWD/build/cli/mapfs"
 set +e

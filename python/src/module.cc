@@ -1,0 +1,7 @@
+// The extension module mapfs._mapfs (docs/python.md).
+#include "module_internal.h"
+
+PYBIND11_MODULE(_mapfs, m) {
+  m.doc() = "Typed mapped files: zero-copy views, builds, typed and shared arrays.";
+  mapfs::python::RegisterArrays(m);
+}

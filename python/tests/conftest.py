@@ -1,0 +1,1 @@
+"""The module under test is the build tree's (PYTHONPATH=build/python)."""
