@@ -3,5 +3,9 @@
 
 PYBIND11_MODULE(_mapfs, m) {
   m.doc() = "Typed mapped files: zero-copy views, builds, typed and shared arrays.";
+  mapfs::python::RegisterErrors(m);
+  mapfs::python::RegisterSchema(m);
+  mapfs::python::RegisterRead(m);
+  mapfs::python::RegisterBuild(m);
   mapfs::python::RegisterArrays(m);
 }

@@ -1,0 +1,1 @@
+"""Named shared arrays with SharedArray's function names (docs/python.md)."""
