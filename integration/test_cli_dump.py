@@ -185,6 +185,15 @@ def test_dump_output_dash_and_file_are_the_same(mapfs_bin, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if ".tmp-" in p.name] == []
 
 
+def test_dump_of_a_bad_file_names_it_and_writes_nothing(mapfs_bin, tmp_path):
+    bad = tmp_path / "bad.mapfs"
+    bad.write_text("hello\n")
+    r = run(mapfs_bin, "dump", bad, "-o", tmp_path / "out.jsonl", text=True)
+    assert r.returncode == 2
+    assert r.stderr == f"mapfs: {bad}: not a mapfs segment (no magic)\n"
+    assert not (tmp_path / "out.jsonl").exists()
+
+
 def test_build_input_dash_is_standard_input(mapfs_bin, tmp_path):
     from_file = tmp_path / "file.mapfs"
     from_stdin = tmp_path / "stdin.mapfs"
