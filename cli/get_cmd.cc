@@ -153,7 +153,7 @@ void Register(CLI::App& app) {
   cmd->add_option("field", opt->field, "Print only this field");
   cmd->callback([opt] {
     Status st = RunGet(*opt);
-    if (!st.ok()) Fail(st);
+    if (!st.ok()) Fail(InFile(opt->file, st));
   });
 }
 

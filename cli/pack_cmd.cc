@@ -27,23 +27,16 @@ void AppendHex(std::string* out, std::string_view bytes) {
   }
 }
 
-int RunPack(const PackOptions& opt) {
-  auto loaded = LoadSchemaAndType(opt.schema_path, opt.type_name);
-  if (!loaded.ok()) {
-    Fail(loaded.status());
-    return 1;
-  }
-  const Schema& schema = loaded->schema;
-  const int type = loaded->struct_index;
+Status RunPack(const PackOptions& opt) {
+  MAPFS_ASSIGN_OR_RETURN(SchemaAndType loaded, LoadSchemaAndType(opt.schema_path, opt.type_name));
+  const Schema& schema = loaded.schema;
+  const int type = loaded.struct_index;
   std::ifstream file;
   std::istream* in = &std::cin;
   std::string input_name = opt.input == "-" ? "<stdin>" : opt.input;
   if (opt.input != "-") {
     file.open(opt.input, std::ios::binary);
-    if (!file) {
-      Fail(Status::FromErrno(opt.input));
-      return 1;
-    }
+    if (!file) return Status::FromErrno(opt.input);
     in = &file;
   }
   JsonRecordParser parser(schema, type);
@@ -53,30 +46,22 @@ int RunPack(const PackOptions& opt) {
     if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
     std::string where = input_name + ":" + std::to_string(line_no);
     auto value = parser.ParseLine(line);
-    if (!value.ok()) {
-      Fail(value.status().WithContext(where));
-      return 1;
-    }
+    if (!value.ok()) return value.status().WithContext(where);
     auto packed = packer.Pack(type, *value);
-    if (!packed.ok()) {
-      Fail(packed.status().WithContext(where));
-      return 1;
-    }
+    if (!packed.ok()) return packed.status().WithContext(where);
     out.clear();
     if (opt.hex) {
       AppendHex(&out, *packed);
     } else {
       auto view = ViewRecord(schema, type, *packed);
       Status st = view.ok() ? RenderJson(*view, &out) : view.status();
-      if (!st.ok()) {
-        Fail(st.WithContext(where));
-        return 1;
-      }
+      if (!st.ok()) return st.WithContext(where);
     }
     out.push_back('\n');
     std::fwrite(out.data(), 1, out.size(), stdout);
   }
-  return 0;
+  if (in->bad()) return Status::FromErrno(input_name);
+  return Status::OK();
 }
 
 void Register(CLI::App& app) {
@@ -87,7 +72,10 @@ void Register(CLI::App& app) {
   cmd->add_option("--type", opt->type_name, "Struct of the records")->required();
   cmd->add_flag("--hex", opt->hex, "Print the packed bytes in hex instead of JSON");
   cmd->add_option("input", opt->input, "JSONL file (default: standard input)");
-  cmd->callback([opt] { ExitCode() = RunPack(*opt); });
+  cmd->callback([opt] {
+    Status st = RunPack(*opt);
+    if (!st.ok()) Fail(st);
+  });
 }
 
 const RegisterCommand kRegister(Register);

@@ -1,6 +1,6 @@
 // `mapfs verify FILE...`: checks every checksum and invariant of each segment
 // (Segment::Verify), printing "FILE: OK" or the first problem found with its
-// offset. Exits non-zero if any file fails.
+// offset. Exits 1 if a file fails a check, 2 if one cannot be read.
 #include <cstdio>
 #include <memory>
 #include <vector>
@@ -27,7 +27,7 @@ void Register(CLI::App& app) {
   cmd->callback([paths] {
     for (const std::string& p : *paths) {
       Status st = VerifyOne(p);
-      if (!st.ok()) Fail(st);
+      if (!st.ok()) Fail(InFile(p, st), ExitCodeFor(st, Doing::kCheck));
     }
   });
 }

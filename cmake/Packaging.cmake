@@ -40,6 +40,8 @@ install(FILES ${PROJECT_BINARY_DIR}/packaging/mapfs.1.gz DESTINATION ${CMAKE_INS
 # prefix (/usr/lib/systemd/system for /usr), where packages put units.
 install(FILES packaging/mapfs@.service DESTINATION ${CMAKE_INSTALL_PREFIX}/lib/systemd/system)
 
+install(FILES packaging/mapfs.bash-completion RENAME mapfs
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/bash-completion/completions)
 install(FILES packaging/mounts.example.yaml DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples)
 file(GLOB MAPFS_SAMPLE_FILES ${PROJECT_SOURCE_DIR}/sample/*.yaml
      ${PROJECT_SOURCE_DIR}/sample/*.jsonl)

@@ -41,6 +41,7 @@ for f in /usr/bin/mapfs /usr/lib/"$multiarch"/libmapfs.a /usr/include/mapfs/stat
          /usr/share/doc/mapfs/examples/mounts.example.yaml; do
   dpkg -S "$f" >/dev/null || { echo "package_test: $f is not in the package" >&2; exit 1; }
 done
+dpkg -S /usr/share/bash-completion/completions/mapfs >/dev/null || { echo "package_test: no bash completion" >&2; exit 1; }
 /usr/bin/mapfs --version
 [ "$(/usr/bin/mapfs --version)" = "mapfs $(dpkg-query -W -f='${Version}' mapfs | sed 's/-[^-]*$//')" ]
 # The man page renders without groff warnings (where man-db is installed).

@@ -1,13 +1,18 @@
 // RAII owners for fds and mappings, and the temp-then-rename writer.
 #include "mapfs/file_util.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
+#include <memory>
 
 #include "truncation_guard.h"
 
@@ -56,15 +61,60 @@ Result<MappedFile> MappedFile::Open(const std::string& path) {
   return file;
 }
 
+namespace {
+
+// The temp files of `path` are `path.tmp-XXXXXX` (mkostemp's six letters and
+// digits), each locked (flock) by its writer until renamed into place. One
+// whose lock is free was left by a writer that died (SIGKILL, a crash):
+// removed, unless it is no longer the file that was locked.
+void RemoveStaleTempFiles(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "." : path.substr(0, std::max<size_t>(slash, 1));
+  const std::string prefix = path.substr(slash == std::string::npos ? 0 : slash + 1) + ".tmp-";
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) return;
+  while (const dirent* e = ::readdir(d.get())) {
+    const std::string_view name = e->d_name;
+    if (name.size() != prefix.size() + 6 || !name.starts_with(prefix) ||
+        !std::all_of(name.begin() + prefix.size(), name.end(),
+                     [](char c) { return std::isalnum(static_cast<unsigned char>(c)); })) {
+      continue;
+    }
+    const std::string temp = dir + "/" + std::string(name);
+    UniqueFd fd(::open(temp.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK));
+    struct stat locked, now;
+    if (fd.valid() && ::flock(fd.get(), LOCK_EX | LOCK_NB) == 0 &&
+        ::fstat(fd.get(), &locked) == 0 && ::lstat(temp.c_str(), &now) == 0 &&
+        S_ISREG(now.st_mode) && locked.st_ino == now.st_ino && locked.st_dev == now.st_dev) {
+      ::unlink(temp.c_str());
+    }
+  }
+}
+
+}  // namespace
+
 Result<AtomicFileWriter> AtomicFileWriter::Create(const std::string& path, int mode) {
+  RemoveStaleTempFiles(path);
   AtomicFileWriter w;
   w.path_ = path;
-  std::string pattern = path + ".tmp-XXXXXX";
-  int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
-  if (fd < 0) return Status::FromErrno(path);
-  w.fd_.Reset(fd);
+  std::string pattern;
+  for (;;) {
+    pattern = path + ".tmp-XXXXXX";
+    int fd = ::mkostemp(pattern.data(), O_CLOEXEC);
+    if (fd < 0) return Status::FromErrno(path);
+    w.fd_.Reset(fd);
+    // Locked while this writer lives (RemoveStaleTempFiles). A file removed
+    // as stale between its creation and the lock has no link left: retry.
+    struct stat st;
+    if (::flock(fd, LOCK_EX) != 0 || ::fstat(fd, &st) != 0) {
+      Status err = Status::FromErrno(pattern);
+      ::unlink(pattern.c_str());
+      return err;
+    }
+    if (st.st_nlink > 0) break;
+  }
   w.temp_path_ = pattern;
-  if (::fchmod(fd, static_cast<mode_t>(mode)) != 0) {
+  if (::fchmod(w.fd_.get(), static_cast<mode_t>(mode)) != 0) {
     Status st = Status::FromErrno(pattern);
     ::unlink(pattern.c_str());
     return st;
@@ -108,8 +158,9 @@ Status AtomicFileWriter::WriteAt(uint64_t offset, std::string_view bytes) {
 
 Status AtomicFileWriter::Commit() {
   if (::fsync(fd_.get()) != 0) return Status::FromErrno(temp_path_);
-  fd_.Reset();
+  // Renamed while still locked, so that it is never taken for a stale file.
   if (::rename(temp_path_.c_str(), path_.c_str()) != 0) return Status::FromErrno(path_);
+  fd_.Reset();
   committed_ = true;
   return Status::OK();
 }

@@ -73,6 +73,7 @@ class SpillFile {
  private:
   SpillFile() = default;
   UniqueFd fd_;
+  std::string name_;  // "temp file in DIR": it has no name of its own
   std::string buffer_;
   uint64_t size_ = 0;      // logical size, buffered bytes included
   uint64_t flushed_ = 0;

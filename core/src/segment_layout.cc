@@ -64,14 +64,14 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
   l.name = std::move(name);
   l.base = data;
   l.size = size;
+  if (size < sizeof(sf::kMagic) || std::memcmp(data, sf::kMagic, sizeof(sf::kMagic)) != 0) {
+    return Status::Corruption(l.name + ": not a mapfs segment (no magic)");
+  }
   if (size < sizeof(sf::Header)) {
     return SegmentCorruption(l, size, "file shorter than the 128-byte header");
   }
   sf::Header h;
   std::memcpy(&h, data, sizeof(h));
-  if (std::memcmp(h.magic, sf::kMagic, sizeof(h.magic)) != 0) {
-    return SegmentCorruption(l, 0, "bad magic: not a mapfs segment");
-  }
   if (h.major_version != sf::kMajorVersion) {
     return Status::NotSupported(l.name + ": format version " + std::to_string(h.major_version) +
                                 "." + std::to_string(h.minor_version) + " (this reader knows " +

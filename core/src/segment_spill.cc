@@ -20,6 +20,7 @@ constexpr size_t kSpillBuffer = size_t{1} << 20;
 Result<std::unique_ptr<SpillFile>> SpillFile::Create(const std::string& dir) {
   std::unique_ptr<SpillFile> f(new SpillFile());
   const std::string d = dir.empty() ? "." : dir;
+  f->name_ = "temp file in " + d;
   int fd = ::open(d.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
   if (fd >= 0) {
     f->fd_.Reset(fd);
@@ -56,7 +57,7 @@ Status SpillFile::Flush() {
     ssize_t n = ::pwrite(fd_.get(), p, left, static_cast<off_t>(flushed_));
     if (n < 0) {
       if (errno == EINTR) continue;
-      return Status::FromErrno("spill file");
+      return Status::FromErrno(name_);
     }
     p += n;
     left -= static_cast<size_t>(n);
@@ -83,7 +84,7 @@ Status PreadFully(int fd, uint64_t offset, void* out, size_t size, std::string_v
 }
 
 Status SpillFile::ReadAt(uint64_t offset, void* out, size_t size) const {
-  return PreadFully(fd_.get(), offset, out, size, "spill file");
+  return PreadFully(fd_.get(), offset, out, size, name_);
 }
 
 SpillReader::SpillReader(const SpillFile* file, uint64_t begin, uint64_t end,

@@ -115,7 +115,9 @@ class MappedFile {
 
 // Writes a file so that it appears complete or not at all: the bytes go to a
 // temporary file beside `path`, which is fsynced and renamed over `path` on
-// Commit(). Destroying it uncommitted removes the temporary file.
+// Commit(). Destroying it uncommitted removes the temporary file. The writer
+// holds a lock on its temporary file, so that Create() can remove those of
+// `path` left by writers that died (killed, crashed) and never a live one's.
 class AtomicFileWriter {
  public:
   static Result<AtomicFileWriter> Create(const std::string& path, int mode = 0644);
