@@ -220,15 +220,20 @@ PyObject* NumberToPy(const Number& n) {
   return PyFloat_FromDouble(n.float_value());
 }
 
-py::object ItemToPy(const TypedArray& a, size_t i) {
+// Item i (< size) as a new reference; nullptr with the error set on failure.
+PyObject* ItemToPyRaw(const TypedArray& a, size_t i) {
   const std::byte* p = a.bytes().data() + i * a.itemsize();
-  PyObject* o = Dispatch(a.typecode(), [&]<typename T>(std::type_identity<T>) -> PyObject* {
+  return Dispatch(a.typecode(), [&]<typename T>(std::type_identity<T>) -> PyObject* {
     T v;
     std::memcpy(&v, p, sizeof v);
     if constexpr (std::is_floating_point_v<T>) return PyFloat_FromDouble(static_cast<double>(v));
     else if constexpr (std::is_signed_v<T>) return PyLong_FromLongLong(static_cast<long long>(v));
     else return PyLong_FromUnsignedLongLong(static_cast<unsigned long long>(v));
   });
+}
+
+py::object ItemToPy(const TypedArray& a, size_t i) {
+  PyObject* o = ItemToPyRaw(a, i);
   if (o == nullptr) throw py::error_already_set();
   return py::reinterpret_steal<py::object>(o);
 }
@@ -479,6 +484,75 @@ class TypedArrayIterator {
   py::object array_;
   size_t pos_ = 0;
 };
+
+// ---- fast paths for a[i], a[i] = x and len(a) ----
+//
+// pybind11 dispatch costs several hundred nanoseconds a call; a lookup table
+// read with a[i] should cost about what array.array's does. These slot
+// functions handle a plain int index and fall back to the methods (the slots
+// CPython made for __getitem__/__setitem__/__delitem__) for anything else.
+
+binaryfunc g_subscript_fallback = nullptr;
+objobjargproc g_ass_subscript_fallback = nullptr;
+
+// The PyTypedArray inside `obj`, or nullptr if it has no open array (its
+// __init__ did not run, or it is closed).
+TypedArray* OpenArrayOf(PyObject* obj) {
+  auto* inst = reinterpret_cast<py::detail::instance*>(obj);
+  py::detail::value_and_holder vh = inst->get_value_and_holder(nullptr, false);
+  if (!vh || vh.value_ptr() == nullptr) return nullptr;
+  return static_cast<PyTypedArray*>(vh.value_ptr())->maybe_arr();
+}
+
+PyObject* FastSubscript(PyObject* obj, PyObject* key) {
+  if (PyLong_CheckExact(key)) {
+    if (TypedArray* a = OpenArrayOf(obj)) {
+      Py_ssize_t i = PyLong_AsSsize_t(key);
+      if (i != -1 || !PyErr_Occurred()) {
+        const Py_ssize_t n = static_cast<Py_ssize_t>(a->size());
+        if (i < 0) i += n;
+        if (i < 0 || i >= n) {
+          PyErr_SetString(PyExc_IndexError, "TypedArray index out of range");
+          return nullptr;
+        }
+        return ItemToPyRaw(*a, static_cast<size_t>(i));
+      }
+      PyErr_Clear();  // beyond Py_ssize_t: the method says IndexError
+    }
+  }
+  return g_subscript_fallback(obj, key);
+}
+
+int FastAssSubscript(PyObject* obj, PyObject* key, PyObject* value) {
+  if (value != nullptr && PyLong_CheckExact(key) &&
+      (PyLong_CheckExact(value) || PyFloat_CheckExact(value))) {
+    if (TypedArray* a = OpenArrayOf(obj)) {
+      PyTypedArray* self = static_cast<PyTypedArray*>(
+          reinterpret_cast<py::detail::instance*>(obj)->get_value_and_holder().value_ptr());
+      Py_ssize_t i = PyLong_AsSsize_t(key);
+      const Py_ssize_t n = static_cast<Py_ssize_t>(a->size());
+      if ((i != -1 || !PyErr_Occurred()) && i >= -n && i < n && !a->read_only()) {
+        try {
+          Number num = ToNumber(a->typecode(), value);
+          std::lock_guard<std::mutex> lock(self->mu());
+          Check(a->Set(i, num));
+          return 0;
+        } catch (py::error_already_set& e) {
+          e.restore();
+          return -1;
+        }
+      }
+      PyErr_Clear();  // the method gives the error
+    }
+  }
+  return g_ass_subscript_fallback(obj, key, value);
+}
+
+Py_ssize_t FastLength(PyObject* obj) {
+  if (TypedArray* a = OpenArrayOf(obj)) return static_cast<Py_ssize_t>(a->size());
+  PyErr_SetString(PyExc_ValueError, "operation on a closed TypedArray");
+  return -1;
+}
 
 }  // namespace
 
@@ -836,6 +910,15 @@ iterable, bytes, or an array of the same typecode) are appended.)doc");
     self.Close();
     return false;
   });
+
+  // The fast slots, over those CPython made from the methods above.
+  g_subscript_fallback = type->tp_as_mapping->mp_subscript;
+  g_ass_subscript_fallback = type->tp_as_mapping->mp_ass_subscript;
+  type->tp_as_mapping->mp_subscript = &FastSubscript;
+  type->tp_as_mapping->mp_ass_subscript = &FastAssSubscript;
+  type->tp_as_mapping->mp_length = &FastLength;
+  type->tp_as_sequence->sq_length = &FastLength;
+  PyType_Modified(type);
 }
 
 }  // namespace mapfs::python

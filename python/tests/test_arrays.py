@@ -558,3 +558,17 @@ def test_flush_from_threads_while_others_append(tmp_path):
     assert not errors
     a.close()
     assert np.fromfile(tmp_path / "t.arr", "<f8").tolist() == [float(i) for i in range(20000)]
+
+
+def test_subclasses_and_uninitialized_instances_are_safe():
+    class Sub(TypedArray):
+        pass
+
+    s = Sub("i", [4, 5])
+    s[0] = 6
+    assert s[0] == 6 and s[-1] == 5 and len(s) == 2 and s == [6, 5]
+    u = TypedArray.__new__(TypedArray)  # __init__ never ran
+    for op in (lambda: u[0], lambda: len(u), lambda: memoryview(u), lambda: u.__setitem__(0, 1),
+               lambda: u.append(1), lambda: list(u)):
+        with pytest.raises((ValueError, TypeError)):
+            op()
