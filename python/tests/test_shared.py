@@ -1,5 +1,6 @@
 """mapfs.shared: SharedArray's functions on mapfs shared arrays (docs/python.md, "Arrays";
 the format is docs/arrays.md)."""
+import errno
 import multiprocessing
 import os
 import pathlib
@@ -81,6 +82,16 @@ def test_bad_arguments(name):
         shared.create("shm://a/b", 3)
     with pytest.raises(ValueError):
         shared.create("http://x", 3)
+    assert not os.path.exists(f"/dev/shm/{name}")
+
+
+def test_too_large_arrays_fail_at_create_and_leave_nothing(name):
+    with pytest.raises(OSError) as e:
+        shared.create(name, 2**46, "u1")  # far beyond any /dev/shm: ENOSPC, not SIGBUS later
+    assert e.value.errno in (errno.ENOSPC, errno.EFBIG, errno.ENOMEM)
+    assert not os.path.exists(f"/dev/shm/{name}")
+    with pytest.raises(ValueError, match="too large"):
+        shared.create(name, (2**40, 2**40), "u1")
     assert not os.path.exists(f"/dev/shm/{name}")
 
 
