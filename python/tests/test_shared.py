@@ -347,6 +347,15 @@ def test_cli_lists_and_reads_an_array_made_in_python(name):
         shared.attach(name)
 
 
+def test_cli_reads_a_file_array_made_in_python(tmp_path):
+    exe = mapfs_bin()
+    uri = f"file://{tmp_path}/frames.arr"
+    shared.create(uri, (), "bool")
+    info = subprocess.run([exe, "shm", "info", uri], check=True, capture_output=True,
+                          text=True).stdout
+    assert "dtype: bool" in info and "shape: ()" in info and "elements: 1" in info
+
+
 def test_python_attaches_an_array_made_by_the_cli(name):
     exe = mapfs_bin()
     subprocess.run([exe, "shm", "create", "shm://" + name, "--shape", "3,4", "--dtype", "int16"],
