@@ -12,12 +12,15 @@
 // long; `mu` keeps a flush and a change of the C++ array apart.
 #include <Python.h>
 #include <pybind11/pybind11.h>
+#include <sys/stat.h>
 
+#include <cerrno>
 #include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -64,9 +67,66 @@ const char* BufferFormat(char tc) {
   return kFormats[p - kTypecodes];
 }
 
+// The files this process has open as TypedArrays. A writable TypedArray
+// keeps its file longer than its items while open and trims it at flush and
+// close (docs/arrays.md), so a second mapping of the same file could fault
+// (SIGBUS) past the new end. Within one process that is prevented: a file is
+// open either once writable or any number of times read-only. Touched only
+// with the GIL held.
+struct FileKey {
+  dev_t dev;
+  ino_t ino;
+  auto operator<=>(const FileKey&) const = default;
+};
+struct FileUse {
+  int readers = 0;
+  int writers = 0;
+};
+std::map<FileKey, FileUse>& OpenFiles() {
+  static auto* files = new std::map<FileKey, FileUse>;  // never destroyed: used at exit
+  return *files;
+}
+
+std::optional<FileKey> KeyOf(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileKey{st.st_dev, st.st_ino};
+}
+
+// OSError(EBUSY) if `path` is open as a TypedArray here in a way that
+// conflicts with opening it (again) writable or read-only.
+void CheckFileFree(const std::string& path, bool writable) {
+  std::optional<FileKey> key = KeyOf(path);
+  if (!key) return;
+  auto it = OpenFiles().find(*key);
+  if (it == OpenFiles().end()) return;
+  if (it->second.writers > 0 || (writable && it->second.readers > 0)) {
+    const std::string msg = path + ": already open as " +
+                            (it->second.writers > 0 ? "a writable" : "a read-only") +
+                            " TypedArray in this process";
+    PyObject* args = Py_BuildValue("(is)", EBUSY, msg.c_str());
+    if (args != nullptr) {
+      PyErr_SetObject(PyExc_OSError, args);
+      Py_DECREF(args);
+    }
+    throw py::error_already_set();
+  }
+}
+
 class PyTypedArray {
  public:
-  explicit PyTypedArray(TypedArray a) : typecode_(a.typecode()), arr_(std::move(a)) {}
+  explicit PyTypedArray(TypedArray a) : typecode_(a.typecode()), arr_(std::move(a)) {
+    if (!arr_->path().empty()) {
+      file_key_ = KeyOf(arr_->path());
+      if (file_key_) {
+        FileUse& use = OpenFiles()[*file_key_];
+        ++(arr_->read_only() ? use.readers : use.writers);
+      }
+    }
+  }
+  ~PyTypedArray() { ReleaseFile(); }
+  PyTypedArray(const PyTypedArray&) = delete;
+  PyTypedArray& operator=(const PyTypedArray&) = delete;
 
   char typecode() const { return typecode_; }
   bool closed() const { return !arr_.has_value(); }
@@ -92,6 +152,7 @@ class PyTypedArray {
     {
       std::lock_guard<std::mutex> lock(mu_);
       st = arr_->Close();
+      ReleaseFile();
       arr_.reset();
     }
     if (!st.ok()) ThrowStatus(st);
@@ -101,6 +162,18 @@ class PyTypedArray {
   static void ReleaseBuffer(PyObject* obj, Py_buffer* view);
 
  private:
+  // Drops this array from OpenFiles() (once).
+  void ReleaseFile() {
+    if (!file_key_) return;
+    auto it = OpenFiles().find(*file_key_);
+    if (it != OpenFiles().end()) {
+      --(arr_->read_only() ? it->second.readers : it->second.writers);
+      if (it->second.readers == 0 && it->second.writers == 0) OpenFiles().erase(it);
+    }
+    file_key_.reset();
+  }
+
+  std::optional<FileKey> file_key_;
   char typecode_;
   std::optional<TypedArray> arr_;
   std::mutex mu_;
@@ -651,11 +724,10 @@ iterable, bytes, or an array of the same typecode) are appended.)doc");
               else if (mode == "w") fm = FileMode::kTruncate;
               else throw py::value_error("mode must be 'r', 'a' or 'w', not '" + mode + "'");
               std::string p = py::module_::import("os").attr("fsdecode")(path).cast<std::string>();
-              Result<TypedArray> r = [&] {
-                py::gil_scoped_release release;
-                return TypedArray::OpenFile(p, tc, fm);
-              }();
-              a = Check(std::move(r));
+              // With the GIL held from the check to the registration in
+              // PyTypedArray's constructor, so no other thread opens it between.
+              CheckFileFree(p, fm != FileMode::kReadOnly);
+              a = Check(TypedArray::OpenFile(p, tc, fm));
             }
             auto self = std::make_unique<PyTypedArray>(std::move(*a));
             if (!initializer.is_none()) {

@@ -1,6 +1,7 @@
 """mapfs.TypedArray behaves as array.array on a mapping (docs/python.md, "Arrays")."""
 import array
 import copy
+import errno
 import os
 import pickle
 import struct
@@ -572,3 +573,28 @@ def test_subclasses_and_uninitialized_instances_are_safe():
                lambda: u.append(1), lambda: list(u)):
         with pytest.raises((ValueError, TypeError)):
             op()
+
+
+def test_a_file_is_open_once_writable_or_many_times_read_only(tmp_path):
+    # A writable array's file is longer than its items while open and is
+    # trimmed at close: a second mapping could fault past the new end.
+    path = tmp_path / "one.arr"
+    a = TypedArray("i", path=path)
+    for i in range(5000):  # grows the file in steps, well past its items
+        a.append(i)
+    for mode in ("a", "w", "r"):
+        with pytest.raises(OSError) as e:
+            TypedArray("i", path=path, mode=mode)
+        assert e.value.errno == errno.EBUSY and "one.arr" in str(e.value)
+    a.close()
+    r1 = TypedArray("i", path=path, mode="r")
+    r2 = TypedArray("i", path=path, mode="r")
+    assert r1[4999] == r2[4999] == 4999 and len(r1) == 5000
+    with pytest.raises(OSError):
+        TypedArray("i", path=path)
+    r1.close()
+    del r2
+    with TypedArray("i", path=path) as w:
+        assert len(w) == 5000
+    TypedArray("i", path=path).append(1)  # dropped at once: released
+    assert len(TypedArray("i", path=path)) == 5001
