@@ -1,395 +1,33 @@
 // mapfs.TypedArray: Python's array.array API over mapfs::TypedArray
 // (docs/python.md, "Arrays"; the C++ semantics are in docs/arrays.md).
 //
-// Values are checked here before the C++ array sees them, so that errors
-// carry array.array's exception types (TypeError for a non-number,
-// OverflowError for an integer out of range). The buffer protocol is a raw
-// bf_getbuffer/bf_releasebuffer pair with an export count: while a buffer is
-// exported, a call that would change the length (and so maybe move the
-// mapping) raises BufferError, as array.array does.
+// This file has the methods; values and other arrays are converted in
+// array_typed_values.cc, the object's life, buffer protocol and fast slots
+// are in array_typed_slots.cc.
 //
 // Threads: every call runs under the GIL except flush(), whose msync may take
 // long; `mu` keeps a flush and a change of the C++ array apart.
 #include <Python.h>
 #include <pybind11/pybind11.h>
-#include <sys/stat.h>
 
-#include <cerrno>
-#include <cfloat>
-#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <limits>
-#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <type_traits>
 #include <utility>
 #include <vector>
 
 #include "array_internal.h"
-#include "mapfs/typed_array.h"
-
-namespace py = pybind11;
+#include "array_typed_internal.h"
 
 namespace mapfs::python {
+namespace typed {
 namespace {
 
-constexpr const char* kTypecodes = "bBhHiIlLqQfd";
 constexpr Py_ssize_t kReprItems = 1000;  // a longer array's repr ends with "..."
-
-// Calls f(std::type_identity<T>{}) with T the C type of a valid typecode.
-template <typename F>
-decltype(auto) Dispatch(char typecode, F&& f) {
-  switch (typecode) {
-    case 'b': return f(std::type_identity<int8_t>{});
-    case 'B': return f(std::type_identity<uint8_t>{});
-    case 'h': return f(std::type_identity<int16_t>{});
-    case 'H': return f(std::type_identity<uint16_t>{});
-    case 'i': return f(std::type_identity<int32_t>{});
-    case 'I': return f(std::type_identity<uint32_t>{});
-    case 'l': case 'q': return f(std::type_identity<int64_t>{});
-    case 'L': case 'Q': return f(std::type_identity<uint64_t>{});
-    case 'f': return f(std::type_identity<float>{});
-    default: return f(std::type_identity<double>{});
-  }
-}
-
-bool IsFloatTypecode(char tc) { return tc == 'f' || tc == 'd'; }
-
-// The buffer format of each typecode: array.array's own (native = little
-// endian here; 'l' is 8 bytes on LP64 as in docs/arrays.md).
-const char* BufferFormat(char tc) {
-  static const char kFormats[][2] = {"b", "B", "h", "H", "i", "I", "l", "L", "q", "Q", "f", "d"};
-  const char* p = std::strchr(kTypecodes, tc);
-  return kFormats[p - kTypecodes];
-}
-
-// The files this process has open as TypedArrays. A writable TypedArray
-// keeps its file longer than its items while open and trims it at flush and
-// close (docs/arrays.md), so a second mapping of the same file could fault
-// (SIGBUS) past the new end. Within one process that is prevented: a file is
-// open either once writable or any number of times read-only. Touched only
-// with the GIL held.
-struct FileKey {
-  dev_t dev;
-  ino_t ino;
-  auto operator<=>(const FileKey&) const = default;
-};
-struct FileUse {
-  int readers = 0;
-  int writers = 0;
-};
-std::map<FileKey, FileUse>& OpenFiles() {
-  static auto* files = new std::map<FileKey, FileUse>;  // never destroyed: used at exit
-  return *files;
-}
-
-std::optional<FileKey> KeyOf(const std::string& path) {
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
-  return FileKey{st.st_dev, st.st_ino};
-}
-
-// OSError(EBUSY) if `path` is open as a TypedArray here in a way that
-// conflicts with opening it (again) writable or read-only.
-void CheckFileFree(const std::string& path, bool writable) {
-  std::optional<FileKey> key = KeyOf(path);
-  if (!key) return;
-  auto it = OpenFiles().find(*key);
-  if (it == OpenFiles().end()) return;
-  if (it->second.writers > 0 || (writable && it->second.readers > 0)) {
-    const std::string msg = path + ": already open as " +
-                            (it->second.writers > 0 ? "a writable" : "a read-only") +
-                            " TypedArray in this process";
-    PyObject* args = Py_BuildValue("(is)", EBUSY, msg.c_str());
-    if (args != nullptr) {
-      PyErr_SetObject(PyExc_OSError, args);
-      Py_DECREF(args);
-    }
-    throw py::error_already_set();
-  }
-}
-
-class PyTypedArray {
- public:
-  explicit PyTypedArray(TypedArray a) : typecode_(a.typecode()), arr_(std::move(a)) {
-    if (!arr_->path().empty()) {
-      file_key_ = KeyOf(arr_->path());
-      if (file_key_) {
-        FileUse& use = OpenFiles()[*file_key_];
-        ++(arr_->read_only() ? use.readers : use.writers);
-      }
-    }
-  }
-  ~PyTypedArray() { ReleaseFile(); }
-  PyTypedArray(const PyTypedArray&) = delete;
-  PyTypedArray& operator=(const PyTypedArray&) = delete;
-
-  char typecode() const { return typecode_; }
-  bool closed() const { return !arr_.has_value(); }
-  // The C++ array; ValueError once closed.
-  TypedArray& arr() {
-    if (!arr_) throw py::value_error("operation on a closed TypedArray");
-    return *arr_;
-  }
-  // BufferError if buffers are exported and the length would change.
-  void CheckResize(size_t new_size) {
-    if (exports_ > 0 && new_size != arr().size()) {
-      throw py::buffer_error("cannot resize a TypedArray that is exporting buffers");
-    }
-  }
-  std::mutex& mu() { return mu_; }
-  // The C++ array or nullptr once closed; for code running without the GIL.
-  TypedArray* maybe_arr() { return arr_ ? &*arr_ : nullptr; }
-
-  void Close() {
-    if (!arr_) return;
-    if (exports_ > 0) throw py::buffer_error("cannot close a TypedArray that is exporting buffers");
-    Status st;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      st = arr_->Close();
-      ReleaseFile();
-      arr_.reset();
-    }
-    if (!st.ok()) ThrowStatus(st);
-  }
-
-  static int GetBuffer(PyObject* obj, Py_buffer* view, int flags);
-  static void ReleaseBuffer(PyObject* obj, Py_buffer* view);
-
- private:
-  // Drops this array from OpenFiles() (once).
-  void ReleaseFile() {
-    if (!file_key_) return;
-    auto it = OpenFiles().find(*file_key_);
-    if (it != OpenFiles().end()) {
-      --(arr_->read_only() ? it->second.readers : it->second.writers);
-      if (it->second.readers == 0 && it->second.writers == 0) OpenFiles().erase(it);
-    }
-    file_key_.reset();
-  }
-
-  std::optional<FileKey> file_key_;
-  char typecode_;
-  std::optional<TypedArray> arr_;
-  std::mutex mu_;
-  Py_ssize_t exports_ = 0;
-  // Shape and stride handed to the exports; the length cannot change while
-  // any export is alive, so they stay right for all of them.
-  Py_ssize_t shape_ = 0;
-  Py_ssize_t stride_ = 0;
-};
-
-void Check(const Status& st) {
-  if (!st.ok()) ThrowStatus(st);
-}
-
-template <typename T>
-T Check(Result<T> r) {
-  if (!r.ok()) ThrowStatus(r.status());
-  return std::move(r).value();
-}
-
-// Runs f(TypedArray&) holding the array's mutex (a change of the C++ array).
-template <typename F>
-decltype(auto) Locked(PyTypedArray& self, F&& f) {
-  TypedArray& a = self.arr();
-  std::lock_guard<std::mutex> lock(self.mu());
-  return f(a);
-}
-
-// ---- values ----
-
-// `v` as a Number the typecode can hold, with array.array's errors.
-Number ToNumber(char tc, py::handle v) {
-  if (IsFloatTypecode(tc)) {
-    double d = PyFloat_AsDouble(v.ptr());  // __float__, then __index__
-    if (d == -1.0 && PyErr_Occurred()) throw py::error_already_set();
-    if (tc == 'f' && std::isfinite(d) && std::fabs(d) > FLT_MAX) {
-      // array.array would store infinity; docs/arrays.md refuses it.
-      PyErr_Format(PyExc_OverflowError, "value %R out of range for typecode 'f'", v.ptr());
-      throw py::error_already_set();
-    }
-    return Number(d);
-  }
-  if (PyFloat_Check(v.ptr()) || !PyIndex_Check(v.ptr())) {
-    PyErr_Format(PyExc_TypeError, "TypedArray item of typecode '%c' must be an integer, not %.200s",
-                 tc, Py_TYPE(v.ptr())->tp_name);
-    throw py::error_already_set();
-  }
-  py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(v.ptr()));
-  if (!idx) throw py::error_already_set();
-  int overflow = 0;
-  long long s = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
-  if (s == -1 && PyErr_Occurred()) throw py::error_already_set();
-  std::optional<Number> n;
-  if (overflow == 0) {
-    n = Number(static_cast<int64_t>(s));
-  } else if (overflow > 0) {
-    unsigned long long u = PyLong_AsUnsignedLongLong(idx.ptr());
-    if (u == static_cast<unsigned long long>(-1) && PyErr_Occurred()) {
-      PyErr_Clear();
-    } else {
-      n = Number(static_cast<uint64_t>(u));
-    }
-  }
-  bool fits = n.has_value() && Dispatch(tc, [&]<typename T>(std::type_identity<T>) {
-    return n->As<T>().has_value();
-  });
-  if (!fits) {
-    PyErr_Format(PyExc_OverflowError, "value %S out of range for typecode '%c'", idx.ptr(), tc);
-    throw py::error_already_set();
-  }
-  return *n;
-}
-
-// `v` as a Number to compare items with (index, count, remove, in), or
-// nullopt for a value no item can equal (a str, an int beyond 64 bits, ...).
-std::optional<Number> ProbeNumber(py::handle v) {
-  PyObject* o = v.ptr();
-  if (PyFloat_Check(o)) return Number(PyFloat_AS_DOUBLE(o));
-  if (PyLong_Check(o) || PyIndex_Check(o)) {
-    py::object idx = py::reinterpret_steal<py::object>(PyNumber_Index(o));
-    if (!idx) {
-      PyErr_Clear();
-      return std::nullopt;
-    }
-    int overflow = 0;
-    long long s = PyLong_AsLongLongAndOverflow(idx.ptr(), &overflow);
-    if (overflow == 0 && !(s == -1 && PyErr_Occurred())) return Number(static_cast<int64_t>(s));
-    PyErr_Clear();
-    if (overflow > 0) {
-      unsigned long long u = PyLong_AsUnsignedLongLong(idx.ptr());
-      if (!(u == static_cast<unsigned long long>(-1) && PyErr_Occurred())) {
-        return Number(static_cast<uint64_t>(u));
-      }
-      PyErr_Clear();
-    }
-    return std::nullopt;
-  }
-  // Other real numbers (numpy floating scalars): by their float value.
-  if (Py_TYPE(o)->tp_as_number != nullptr && Py_TYPE(o)->tp_as_number->nb_float != nullptr &&
-      !PyComplex_Check(o)) {
-    double d = PyFloat_AsDouble(o);
-    if (d == -1.0 && PyErr_Occurred()) {
-      PyErr_Clear();
-      return std::nullopt;
-    }
-    return Number(d);
-  }
-  return std::nullopt;
-}
-
-PyObject* NumberToPy(const Number& n) {
-  switch (n.kind()) {
-    case Number::Kind::kInt: return PyLong_FromLongLong(n.int_value());
-    case Number::Kind::kUInt: return PyLong_FromUnsignedLongLong(n.uint_value());
-    case Number::Kind::kFloat: break;
-  }
-  return PyFloat_FromDouble(n.float_value());
-}
-
-// Item i (< size) as a new reference; nullptr with the error set on failure.
-PyObject* ItemToPyRaw(const TypedArray& a, size_t i) {
-  const std::byte* p = a.bytes().data() + i * a.itemsize();
-  return Dispatch(a.typecode(), [&]<typename T>(std::type_identity<T>) -> PyObject* {
-    T v;
-    std::memcpy(&v, p, sizeof v);
-    if constexpr (std::is_floating_point_v<T>) return PyFloat_FromDouble(static_cast<double>(v));
-    else if constexpr (std::is_signed_v<T>) return PyLong_FromLongLong(static_cast<long long>(v));
-    else return PyLong_FromUnsignedLongLong(static_cast<unsigned long long>(v));
-  });
-}
-
-py::object ItemToPy(const TypedArray& a, size_t i) {
-  PyObject* o = ItemToPyRaw(a, i);
-  if (o == nullptr) throw py::error_already_set();
-  return py::reinterpret_steal<py::object>(o);
-}
-
-py::list ToList(const TypedArray& a) {
-  py::list out(a.size());
-  for (size_t i = 0; i < a.size(); ++i) {
-    PyList_SET_ITEM(out.ptr(), static_cast<Py_ssize_t>(i), ItemToPy(a, i).release().ptr());
-  }
-  return out;
-}
-
-// ---- other arrays ----
-
-PyTypedArray* AsTypedArray(py::handle obj) {
-  if (!py::isinstance<PyTypedArray>(obj)) return nullptr;
-  return &obj.cast<PyTypedArray&>();
-}
-
-bool IsArrayArray(py::handle obj) {
-  static PyObject* array_type = [] {
-    py::object t = py::module_::import("array").attr("array");
-    return t.release().ptr();  // kept for the life of the interpreter
-  }();
-  return PyObject_IsInstance(obj.ptr(), array_type) == 1;
-}
-
-char ArrayArrayTypecode(py::handle obj) {
-  return obj.attr("typecode").cast<std::string>()[0];
-}
-
-// The raw bytes of a buffer-protocol object (e.g. an array.array).
-std::string BufferBytes(py::handle obj) {
-  Py_buffer view;
-  if (PyObject_GetBuffer(obj.ptr(), &view, PyBUF_SIMPLE) != 0) throw py::error_already_set();
-  std::string out(static_cast<const char*>(view.buf), static_cast<size_t>(view.len));
-  PyBuffer_Release(&view);
-  return out;
-}
-
-// The items of an iterable converted for typecode `tc` (all before any change).
-std::vector<Number> NumbersFrom(char tc, py::handle iterable) {
-  std::vector<Number> values;
-  Py_ssize_t hint = PyObject_LengthHint(iterable.ptr(), 0);
-  if (hint < 0) throw py::error_already_set();
-  values.reserve(static_cast<size_t>(hint));
-  for (py::handle item : py::iter(iterable)) values.push_back(ToNumber(tc, item));
-  return values;
-}
-
-[[noreturn]] void ThrowKindMismatch(char want, py::handle other) {
-  PyErr_Format(PyExc_TypeError,
-               "can only use an array of typecode '%c' here, got %.200s", want,
-               py::str(py::repr(other)).cast<std::string>().substr(0, 40).c_str());
-  throw py::error_already_set();
-}
-
-// A new anonymous TypedArray of typecode `tc` holding the items of `src`:
-// a TypedArray or array.array of the same typecode, or a list.
-TypedArray AnonymousFrom(char tc, py::handle src) {
-  TypedArray out = Check(TypedArray::Anonymous(tc));
-  if (PyTypedArray* t = AsTypedArray(src)) {
-    if (t->typecode() != tc) ThrowKindMismatch(tc, src);
-    Check(out.Extend(t->arr()));
-  } else if (IsArrayArray(src)) {
-    if (ArrayArrayTypecode(src) != tc) ThrowKindMismatch(tc, src);
-    Check(out.FromBytes(BufferBytes(src)));
-  } else if (PyList_Check(src.ptr())) {
-    std::vector<Number> values = NumbersFrom(tc, src);
-    Check(out.Extend(values));
-  } else {
-    PyErr_Format(PyExc_TypeError,
-                 "can only assign a TypedArray, array.array or list (not \"%.200s\") to a "
-                 "TypedArray slice",
-                 Py_TYPE(src.ptr())->tp_name);
-    throw py::error_already_set();
-  }
-  return out;
-}
-
-py::object Wrap(TypedArray a) {
-  return py::cast(std::make_unique<PyTypedArray>(std::move(a)));
-}
 
 // Appends the items of `values` (any iterable; arrays of the same typecode
 // by their bytes) as array.extend does.
@@ -557,126 +195,9 @@ class TypedArrayIterator {
   py::object array_;
   size_t pos_ = 0;
 };
-
-// ---- fast paths for a[i], a[i] = x and len(a) ----
-//
-// pybind11 dispatch costs several hundred nanoseconds a call; a lookup table
-// read with a[i] should cost about what array.array's does. These slot
-// functions handle a plain int index and fall back to the methods (the slots
-// CPython made for __getitem__/__setitem__/__delitem__) for anything else.
-
-binaryfunc g_subscript_fallback = nullptr;
-objobjargproc g_ass_subscript_fallback = nullptr;
-
-// The PyTypedArray inside `obj`, or nullptr if it has no open array (its
-// __init__ did not run, or it is closed).
-TypedArray* OpenArrayOf(PyObject* obj) {
-  auto* inst = reinterpret_cast<py::detail::instance*>(obj);
-  py::detail::value_and_holder vh = inst->get_value_and_holder(nullptr, false);
-  if (!vh || vh.value_ptr() == nullptr) return nullptr;
-  return static_cast<PyTypedArray*>(vh.value_ptr())->maybe_arr();
-}
-
-PyObject* FastSubscript(PyObject* obj, PyObject* key) {
-  if (PyLong_CheckExact(key)) {
-    if (TypedArray* a = OpenArrayOf(obj)) {
-      Py_ssize_t i = PyLong_AsSsize_t(key);
-      if (i != -1 || !PyErr_Occurred()) {
-        const Py_ssize_t n = static_cast<Py_ssize_t>(a->size());
-        if (i < 0) i += n;
-        if (i < 0 || i >= n) {
-          PyErr_SetString(PyExc_IndexError, "TypedArray index out of range");
-          return nullptr;
-        }
-        return ItemToPyRaw(*a, static_cast<size_t>(i));
-      }
-      PyErr_Clear();  // beyond Py_ssize_t: the method says IndexError
-    }
-  }
-  return g_subscript_fallback(obj, key);
-}
-
-int FastAssSubscript(PyObject* obj, PyObject* key, PyObject* value) {
-  if (value != nullptr && PyLong_CheckExact(key) &&
-      (PyLong_CheckExact(value) || PyFloat_CheckExact(value))) {
-    if (TypedArray* a = OpenArrayOf(obj)) {
-      PyTypedArray* self = static_cast<PyTypedArray*>(
-          reinterpret_cast<py::detail::instance*>(obj)->get_value_and_holder().value_ptr());
-      Py_ssize_t i = PyLong_AsSsize_t(key);
-      const Py_ssize_t n = static_cast<Py_ssize_t>(a->size());
-      if ((i != -1 || !PyErr_Occurred()) && i >= -n && i < n && !a->read_only()) {
-        try {
-          Number num = ToNumber(a->typecode(), value);
-          std::lock_guard<std::mutex> lock(self->mu());
-          Check(a->Set(i, num));
-          return 0;
-        } catch (py::error_already_set& e) {
-          e.restore();
-          return -1;
-        }
-      }
-      PyErr_Clear();  // the method gives the error
-    }
-  }
-  return g_ass_subscript_fallback(obj, key, value);
-}
-
-Py_ssize_t FastLength(PyObject* obj) {
-  if (TypedArray* a = OpenArrayOf(obj)) return static_cast<Py_ssize_t>(a->size());
-  PyErr_SetString(PyExc_ValueError, "operation on a closed TypedArray");
-  return -1;
-}
-
 }  // namespace
 
-int PyTypedArray::GetBuffer(PyObject* obj, Py_buffer* view, int flags) {
-  try {
-    PyTypedArray& self = py::handle(obj).cast<PyTypedArray&>();
-    TypedArray& a = self.arr();
-    if ((flags & PyBUF_WRITABLE) == PyBUF_WRITABLE && a.read_only()) {
-      PyErr_SetString(PyExc_BufferError, "TypedArray is read-only");
-      return -1;
-    }
-    static char empty_data = 0;  // a non-NULL address for an empty array
-    auto bytes = a.bytes();
-    self.shape_ = static_cast<Py_ssize_t>(a.size());
-    self.stride_ = static_cast<Py_ssize_t>(a.itemsize());
-    view->buf = bytes.empty() ? static_cast<void*>(&empty_data)
-                              : const_cast<std::byte*>(bytes.data());
-    view->obj = Py_NewRef(obj);
-    view->len = static_cast<Py_ssize_t>(bytes.size());
-    view->readonly = a.read_only() ? 1 : 0;
-    view->itemsize = static_cast<Py_ssize_t>(a.itemsize());
-    view->format = (flags & PyBUF_FORMAT) == PyBUF_FORMAT
-                       ? const_cast<char*>(BufferFormat(self.typecode()))
-                       : nullptr;
-    view->ndim = 1;
-    view->shape = (flags & PyBUF_ND) == PyBUF_ND ? &self.shape_ : nullptr;
-    view->strides = (flags & PyBUF_STRIDES) == PyBUF_STRIDES ? &self.stride_ : nullptr;
-    view->suboffsets = nullptr;
-    view->internal = nullptr;
-    ++self.exports_;
-    return 0;
-  } catch (py::error_already_set& e) {
-    e.restore();
-  } catch (py::builtin_exception& e) {
-    e.set_error();
-  } catch (const std::exception& e) {
-    PyErr_SetString(PyExc_RuntimeError, e.what());
-  }
-  view->obj = nullptr;
-  return -1;
-}
-
-void PyTypedArray::ReleaseBuffer(PyObject* obj, Py_buffer*) {
-  try {
-    --py::handle(obj).cast<PyTypedArray&>().exports_;
-  } catch (...) {
-    PyErr_Clear();
-  }
-}
-
-void RegisterTypedArray(py::module_& m) {
+void Register(py::module_& m) {
   py::class_<TypedArrayIterator>(m, "_TypedArrayIterator")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &TypedArrayIterator::Next);
@@ -741,11 +262,6 @@ iterable, bytes, or an array of the same typecode) are appended.)doc");
           }),
           py::arg("typecode"), py::arg("initializer") = py::none(), py::kw_only(),
           py::arg("path") = py::none(), py::arg("mode") = "a");
-
-  // The buffer protocol with an export count (see the top of this file).
-  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
-  type->tp_as_buffer->bf_getbuffer = &PyTypedArray::GetBuffer;
-  type->tp_as_buffer->bf_releasebuffer = &PyTypedArray::ReleaseBuffer;
 
   cls.def_property_readonly("typecode",
                             [](PyTypedArray& self) { return std::string(1, self.typecode()); });
@@ -983,14 +499,13 @@ iterable, bytes, or an array of the same typecode) are appended.)doc");
     return false;
   });
 
-  // The fast slots, over those CPython made from the methods above.
-  g_subscript_fallback = type->tp_as_mapping->mp_subscript;
-  g_ass_subscript_fallback = type->tp_as_mapping->mp_ass_subscript;
-  type->tp_as_mapping->mp_subscript = &FastSubscript;
-  type->tp_as_mapping->mp_ass_subscript = &FastAssSubscript;
-  type->tp_as_mapping->mp_length = &FastLength;
-  type->tp_as_sequence->sq_length = &FastLength;
-  PyType_Modified(type);
+  // The buffer protocol and the fast slots, over those CPython made from the
+  // methods above.
+  InstallSlots(reinterpret_cast<PyTypeObject*>(cls.ptr()));
 }
+
+}  // namespace typed
+
+void RegisterTypedArray(pybind11::module_& m) { typed::Register(m); }
 
 }  // namespace mapfs::python
