@@ -105,7 +105,15 @@ std::string NameFromPy(py::handle name) {
 py::array ToNumpy(SharedArray a) {
   const DType dtype = a.dtype();
   const bool read_only = a.read_only();
-  std::vector<py::ssize_t> shape(a.shape().begin(), a.shape().end());
+  std::vector<py::ssize_t> shape;
+  for (uint64_t d : a.shape()) {
+    // A zero-size array may list any other extent; numpy's are signed.
+    if (d > static_cast<uint64_t>(PY_SSIZE_T_MAX)) {
+      ThrowStatus(Status::Corruption(a.uri() + ": shape entry " + std::to_string(d) +
+                                     " is too large for numpy"));
+    }
+    shape.push_back(static_cast<py::ssize_t>(d));
+  }
   void* data = const_cast<std::byte*>(a.bytes().data());
   py::object owner = py::cast(std::make_unique<SharedMapping>(std::move(a)));
   py::array out(py::dtype(std::string(DTypeNumpyDescr(dtype))), shape, data, owner);

@@ -216,6 +216,7 @@ def header(dtype=9, ndim=1, shape=(4,), data_offset=HEADER, data_size=None, magi
     header(data_offset=100) + bytes(32),
     header(data_offset=2**63) + bytes(32),
     header(shape=(2**62, 2**62), ndim=2, data_size=0) + bytes(32),
+    header(shape=(0, 2**64 - 1), ndim=2, data_size=0),  # empty, but no numpy shape
 ], ids=lambda c: f"{len(c)}bytes")
 def test_bad_files_are_corruption_errors(tmp_path, content):
     path = tmp_path / "bad.arr"
