@@ -294,6 +294,13 @@ iterable, bytes, or an array of the same typecode) are appended.)doc");
     if (PySlice_Check(index.ptr())) {
       TypedArray src = AnonymousFrom(tc, value);
       SliceArgs s = UnpackSlice(index, self.arr().size());
+      if (s.step != 1 && src.empty()) {
+        // array.array deletes an extended slice assigned an empty array (the
+        // C++ API leaves that to DeleteSlice; docs/arrays.md).
+        self.CheckResize(self.arr().size() - s.length);
+        Locked(self, [&](TypedArray& a) { Check(a.DeleteSlice(s.start, s.stop, s.step)); });
+        return;
+      }
       if (s.step == 1) self.CheckResize(self.arr().size() - s.length + src.size());
       Locked(self, [&](TypedArray& a) { Check(a.AssignSlice(s.start, s.stop, s.step, src)); });
       return;

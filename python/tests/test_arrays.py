@@ -255,6 +255,14 @@ def test_slice_assignment_from_arrays_and_lists(src):
     assert a.tolist() == ref.tolist()[:2]
 
 
+def test_an_empty_array_assigned_to_an_extended_slice_deletes_it():
+    for s in (slice(None, None, 2), slice(None, None, -1), slice(5, 0, -2), slice(4, 1, 1)):
+        ref, a = both("i", range(6))
+        ref[s] = array.array("i")
+        a[s] = []
+        assert a.tolist() == ref.tolist(), s
+
+
 def test_slice_assignment_needs_the_same_typecode_and_length():
     a = TypedArray("I", [1, 1, 1, 1])
     a[2:4] = array.array("I", (2, 2))
