@@ -1,8 +1,9 @@
 # Installed files and the Debian package (packaging/README.md): the `mapfs`
 # command, libmapfs.a with its headers, a pkg-config file and a CMake package
 # (find_package(mapfs) → mapfs::mapfs), the man page, the systemd template
-# unit and the sample. `cpack` in a tree configured with
-# -DCMAKE_INSTALL_PREFIX=/usr builds the .deb (scripts/package.sh).
+# unit, the sample and (python/CMakeLists.txt) the Python module. `cpack` in
+# a tree configured with -DCMAKE_INSTALL_PREFIX=/usr builds the .deb
+# (scripts/package.sh).
 include(GNUInstallDirs)
 include(CMakePackageConfigHelpers)
 
@@ -73,13 +74,48 @@ shows collections, records and fields as directories and files for ls, cat,
 jq and numpy.
 
 This package holds the mapfs command, a systemd unit to mount
-/etc/mapfs/NAME.yaml, and the static library libmapfs with its headers,
-pkg-config file and CMake package for native clients.")
+/etc/mapfs/NAME.yaml, the Python module mapfs (import mapfs) for python3,
+and the static library libmapfs with its headers, pkg-config file and CMake
+package for native clients.")
 # Shared libraries of /usr/bin/mapfs come from dpkg-shlibdeps. fuse3 holds
 # fusermount3, which unmounts for non-root users. libmapfs.a is a static
 # archive: a client links it with -lsimdjson -lxxhash, whose link-time .so
 # files are in the -dev packages.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 set(CPACK_DEBIAN_PACKAGE_DEPENDS "fuse3, libsimdjson-dev, libxxhash-dev")
+# The Python module (python/CMakeLists.txt) is built for one interpreter
+# version: its file name carries the ABI tag (_mapfs.cpython-311-...so), so
+# the package needs exactly that python3 minor version, as Debian's own
+# extension packages do, and the numpy it imports (the -abiN virtual package
+# of the numpy headers it was compiled with, as dh_numpy3 adds).
+if(MAPFS_PYTHON)
+  find_package(Python3 3.9 REQUIRED COMPONENTS Interpreter Development.Module NumPy)
+  math(EXPR MAPFS_PYTHON_NEXT_MINOR "${Python3_VERSION_MINOR} + 1")
+  string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS
+         ", python3 (>= ${Python3_VERSION_MAJOR}.${Python3_VERSION_MINOR}~)"
+         ", python3 (<< ${Python3_VERSION_MAJOR}.${MAPFS_PYTHON_NEXT_MINOR}), python3-numpy")
+  find_file(MAPFS_NUMPY_CONFIG_H numpy/_numpyconfig.h PATHS ${Python3_NumPy_INCLUDE_DIRS}
+            NO_DEFAULT_PATH)
+  if(MAPFS_NUMPY_CONFIG_H)
+    file(STRINGS ${MAPFS_NUMPY_CONFIG_H} MAPFS_NUMPY_ABI REGEX "define NPY_ABI_VERSION")
+    if(MAPFS_NUMPY_ABI MATCHES "0x0*([0-9a-fA-F]+)$")
+      math(EXPR MAPFS_NUMPY_ABI_NUMBER "0x${CMAKE_MATCH_1} & 0xffffff")
+      string(APPEND CPACK_DEBIAN_PACKAGE_DEPENDS ", python3-numpy-abi${MAPFS_NUMPY_ABI_NUMBER}")
+    endif()
+  endif()
+  # Maintainer scripts: byte-compile the module at install and remove the
+  # byte code at removal (else dpkg -r leaves __pycache__ and its directory).
+  if(IS_ABSOLUTE "${MAPFS_PYTHON_INSTALL_DIR}")
+    set(MAPFS_PYTHON_PACKAGE_DIR "${MAPFS_PYTHON_INSTALL_DIR}")
+  else()
+    set(MAPFS_PYTHON_PACKAGE_DIR "${CMAKE_INSTALL_PREFIX}/${MAPFS_PYTHON_INSTALL_DIR}")
+  endif()
+  foreach(script postinst prerm)
+    configure_file(packaging/debian/${script}.in ${PROJECT_BINARY_DIR}/packaging/debian/${script}
+                   @ONLY FILE_PERMISSIONS OWNER_READ OWNER_WRITE OWNER_EXECUTE GROUP_READ
+                   GROUP_EXECUTE WORLD_READ WORLD_EXECUTE)
+    list(APPEND CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/packaging/debian/${script})
+  endforeach()
+endif()
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 include(CPack)

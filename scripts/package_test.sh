@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The package's CI step (scripts/test.sh): builds the .deb (scripts/package.sh
 # [BUILD_DIR]), installs it with dpkg, checks what it ships and that
-# /usr/bin/mapfs runs, mounts the installed sample with `mount -t fuse.mapfs`,
-# builds and runs packaging/client_example against the INSTALLED files twice
+# /usr/bin/mapfs runs, imports the installed Python module with Debian's
+# python3 from outside the tree and uses it, mounts the installed sample with
+# `mount -t fuse.mapfs`, builds and runs packaging/client_example against the INSTALLED files twice
 # (CMake find_package(mapfs), then pkg-config), and removes the package.
 # Needs root. Idempotent: a mapfs package already installed (say by an
 # interrupted run) is removed first, and on any exit the sample is unmounted,
@@ -49,6 +50,39 @@ if command -v man >/dev/null; then
   warnings=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l /usr/share/man/man1/mapfs.1.gz 2>&1 >/dev/null)
   [ -z "$warnings" ] || { echo "package_test: man page: $warnings" >&2; exit 1; }
 fi
+
+echo "== the Python module for Debian's python3"
+dpkg-deb --field "$deb" Depends | tr ',' '\n' | grep -qx ' *python3-numpy' ||
+  { echo "package_test: the package does not depend on python3-numpy" >&2; exit 1; }
+pydir=/usr/lib/python3/dist-packages/mapfs
+ext=$(/usr/bin/python3 -c 'import sysconfig; print(sysconfig.get_config_var("EXT_SUFFIX"))')
+for f in "$pydir/__init__.py" "$pydir/shared.py" "$pydir/_mapfs$ext"; do
+  dpkg -S "$f" >/dev/null || { echo "package_test: $f is not in the package" >&2; exit 1; }
+done
+# From outside the tree and without PYTHONPATH: the installed module only.
+cat >"$scratch/module_check.py" <<'PY'
+import os, struct, subprocess, sys
+import numpy as np
+import mapfs
+assert mapfs.__file__ == "/usr/lib/python3/dist-packages/mapfs/__init__.py", mapfs.__file__
+with mapfs.TypedArray("q", [1, -2], path="ids.arr") as a:
+    a.extend(range(3))
+    np.asarray(a)[0] = 7
+assert open("ids.arr", "rb").read() == struct.pack("<5q", 7, -2, 0, 1, 2)
+assert mapfs.TypedArray("q", path="ids.arr", mode="r").tolist() == [7, -2, 0, 1, 2]
+name = "mapfs-package-test-%d" % os.getpid()
+s = mapfs.shared.create("shm://" + name, (3, 4), "float32")
+try:
+    s[2, 3] = 1.5
+    assert mapfs.shared.attach(name, ro=True)[2, 3] == 1.5
+    out = subprocess.run(["/usr/bin/mapfs", "shm", "list"], check=True,
+                         capture_output=True, text=True).stdout
+    assert name + "\tfloat32\t3,4" in out.splitlines(), out
+finally:
+    mapfs.shared.delete(name)
+print("python3 %d.%d: import mapfs: ok" % sys.version_info[:2])
+PY
+(cd "$scratch" && env -u PYTHONPATH /usr/bin/python3 -I module_check.py)
 
 echo "== the installed command on the installed sample"
 /usr/bin/mapfs pack --schema /usr/share/mapfs/sample/schema.yaml --type Person \
@@ -104,6 +138,6 @@ cmp "$scratch/cmake.mapfs" "$scratch/pc.mapfs"
 
 echo "== remove"
 dpkg -r mapfs >/dev/null
-[ ! -e /usr/bin/mapfs ] && [ ! -e /usr/include/mapfs ]
+[ ! -e /usr/bin/mapfs ] && [ ! -e /usr/include/mapfs ] && [ ! -e "$pydir" ]
 cd "$root"
 echo "package_test: ok"
