@@ -199,12 +199,12 @@ struct Leaf {
 class ValueConverter::PathScope {
  public:
   PathScope(ValueConverter* c, const std::string* name) : c_(c) {
-    c_->path_.push_back({name, 0, {}});
+    c_->path_.push_back({name, 0, nullptr});
   }
-  PathScope(ValueConverter* c, size_t index) : c_(c) { c_->path_.push_back({nullptr, index, {}}); }
-  PathScope(ValueConverter* c, std::string key) : c_(c) {
-    c_->path_.push_back({nullptr, 0, std::move(key)});
+  PathScope(ValueConverter* c, size_t index) : c_(c) {
+    c_->path_.push_back({nullptr, index, nullptr});
   }
+  PathScope(ValueConverter* c, PyObject* key) : c_(c) { c_->path_.push_back({nullptr, 0, key}); }
   ~PathScope() { c_->path_.pop_back(); }
   PathScope(const PathScope&) = delete;
   PathScope& operator=(const PathScope&) = delete;
@@ -237,8 +237,18 @@ std::string ValueConverter::Where() const {
     if (e.name != nullptr) {
       if (!where.empty()) where += '.';
       where += *e.name;
-    } else if (!e.key.empty()) {
-      where += '[' + e.key + ']';
+    } else if (e.key != nullptr) {
+      // A str key as its text (as the JSONL reader names it), others as repr().
+      std::string text;
+      if (PyUnicode_Check(e.key)) {
+        Py_ssize_t n = 0;
+        const char* s = PyUnicode_AsUTF8AndSize(e.key, &n);
+        if (s == nullptr) PyErr_Clear();
+        else text.assign(s, static_cast<size_t>(std::min<Py_ssize_t>(n, 40)));
+      } else {
+        text = ShortRepr(e.key);
+      }
+      where += '[' + text + ']';
     } else {
       where += '[' + std::to_string(e.index) + ']';
     }
@@ -632,6 +642,47 @@ bool ValueConverter::DecimalValue(PyObject* obj, const Type& t, Value* out) {
   return true;
 }
 
+// One element of a list, tuple or set, appended to `items`. Int elements of
+// an int type, the common case, skip the generic dispatch.
+bool ValueConverter::Element(PyObject* e, const Type& et, size_t i, std::vector<Value>* items,
+                             int depth) {
+  if (IsIntKind(et.kind) && PyLong_CheckExact(e)) {
+    int overflow = 0;
+    long long v = PyLong_AsLongLongAndOverflow(e, &overflow);
+    IntRange r = IntRangeOf(et.kind);
+    if (overflow == 0 && !(v == -1 && PyErr_Occurred()) && v >= r.min &&
+        (v < 0 || static_cast<uint64_t>(v) <= r.max)) {
+      items->push_back(IsSignedIntKind(et.kind) ? Value::Int(v)
+                                                : Value::UInt(static_cast<uint64_t>(v)));
+      return true;
+    }
+    PyErr_Clear();  // the general path below reports it
+  }
+  PathScope scope(this, i);
+  items->emplace_back();
+  return ToValue(e, et, &items->back(), depth + 1);
+}
+
+bool ValueConverter::SetValue(PyObject* set, const Type& t, Value* out, int depth) {
+  static const Type kObjectType = Type::Object();
+  const Type& et = t.params.empty() ? kObjectType : t.params[0];
+  std::vector<Value> items;
+  items.reserve(static_cast<size_t>(PySet_GET_SIZE(set)));
+  Py_ssize_t pos = 0;
+  PyObject* e;
+  Py_hash_t hash;
+  size_t i = 0;
+  while (_PySet_NextEntry(set, &pos, &e, &hash)) {
+    // A conversion may run Python code that mutates the set; hold the element.
+    Py_INCREF(e);
+    bool ok = Element(e, et, i++, &items, depth);
+    Py_DECREF(e);
+    if (!ok) return false;
+  }
+  *out = Value::FrozenSet(std::move(items));
+  return true;
+}
+
 bool ValueConverter::SequenceValue(PyObject* obj, const Type& t, Value* out, int depth) {
   const bool fixed_tuple = t.kind == TypeKind::kTuple && !t.params.empty();
   // Sets and dicts have no order a list or tuple could keep from run to run.
@@ -639,6 +690,7 @@ bool ValueConverter::SequenceValue(PyObject* obj, const Type& t, Value* out, int
       (t.kind != TypeKind::kFrozenSet && PyAnySet_Check(obj))) {
     return TypeMismatch(t, obj);
   }
+  if (PyAnySet_CheckExact(obj)) return SetValue(obj, t, out, depth);
   PyObject* seq;
   if (PyList_Check(obj) || PyTuple_Check(obj)) {
     seq = obj;
@@ -652,8 +704,7 @@ bool ValueConverter::SequenceValue(PyObject* obj, const Type& t, Value* out, int
       return TypeMismatch(t, obj);
     }
   }
-  Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-  PyObject** elems = PySequence_Fast_ITEMS(seq);
+  const Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
   if (fixed_tuple && static_cast<size_t>(n) != t.params.size()) {
     Py_DECREF(seq);
     return Fail(PyExc_ValueError, "expected " + TypeName(t) + " of " +
@@ -661,18 +712,28 @@ bool ValueConverter::SequenceValue(PyObject* obj, const Type& t, Value* out, int
                                       std::to_string(n));
   }
   static const Type kObjectType = Type::Object();
-  std::vector<Value> items(static_cast<size_t>(n));
-  for (Py_ssize_t i = 0; i < n; ++i) {
+  std::vector<Value> items;
+  items.reserve(static_cast<size_t>(n));
+  // A list may shrink while Python code runs during a conversion: re-read its size.
+  for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); ++i) {
     const Type& et = fixed_tuple ? t.params[i] : t.params.empty() ? kObjectType : t.params[0];
-    PyObject* e = elems[i];
-    if (e == Py_None && fixed_tuple) continue;  // an absent tuple element
-    PathScope scope(this, static_cast<size_t>(i));
-    if (!ToValue(e, et, &items[i], depth + 1)) {
+    PyObject* e = PySequence_Fast_GET_ITEM(seq, i);
+    if (e == Py_None && fixed_tuple) {  // an absent tuple element
+      items.emplace_back();
+      continue;
+    }
+    Py_INCREF(e);
+    bool ok = Element(e, et, static_cast<size_t>(i), &items, depth);
+    Py_DECREF(e);
+    if (!ok) {
       Py_DECREF(seq);
       return false;
     }
   }
   Py_DECREF(seq);
+  if (fixed_tuple && items.size() != t.params.size()) {
+    return Fail(PyExc_ValueError, "the tuple changed size while being converted");
+  }
   switch (t.kind) {
     case TypeKind::kList: *out = Value::List(std::move(items)); break;
     case TypeKind::kTuple: *out = Value::Tuple(std::move(items)); break;
@@ -688,16 +749,7 @@ bool ValueConverter::DictValue(PyObject* obj, const Type& t, Value* out, int dep
   PyObject* items_owner = nullptr;
   std::vector<std::pair<Value, Value>> items;
   auto convert_entry = [&](PyObject* k, PyObject* v) {
-    std::string key_text;
-    if (PyUnicode_Check(k)) {
-      const char* s = PyUnicode_AsUTF8(k);
-      if (s == nullptr) PyErr_Clear();
-      else key_text = s;
-    } else {
-      key_text = ShortRepr(k);
-    }
-    if (key_text.size() > 40) key_text = key_text.substr(0, 40) + "...";
-    PathScope scope(this, key_text.empty() ? std::string("''") : key_text);
+    PathScope scope(this, k);
     items.emplace_back();
     if (k == Py_None && kt.kind != TypeKind::kObject) {
       return Fail(PyExc_TypeError, "expected " + TypeName(kt) + " key, got None");
@@ -815,7 +867,7 @@ bool ValueConverter::NdArrayValue(PyObject* obj, const Type& t, Value* out, int 
   bool ok = true;
   std::function<bool(PyObject*, size_t)> walk = [&](PyObject* o, size_t level) -> bool {
     auto fail_here = [&](const std::string& msg) {
-      for (size_t i : index) path_.push_back({nullptr, i, {}});
+      for (size_t i : index) path_.push_back({nullptr, i, nullptr});
       Fail(PyExc_ValueError, msg);
       path_.resize(path_.size() - index.size());
       return false;
@@ -861,7 +913,7 @@ bool ValueConverter::NdArrayValue(PyObject* obj, const Type& t, Value* out, int 
       leaf.d = PyFloat_AsDouble(o);
       if (leaf.d == -1.0 && PyErr_Occurred()) return false;
     } else {
-      for (size_t i : index) path_.push_back({nullptr, i, {}});
+      for (size_t i : index) path_.push_back({nullptr, i, nullptr});
       Fail(PyExc_TypeError, "expected a number, got " + Describe(o));
       path_.resize(path_.size() - index.size());
       return false;
@@ -963,7 +1015,7 @@ bool ValueConverter::NdArrayValue(PyObject* obj, const Type& t, Value* out, int 
         at[d] = rest % arr.shape[d];
         rest /= arr.shape[d];
       }
-      for (uint64_t i : at) path_.push_back({nullptr, static_cast<size_t>(i), {}});
+      for (uint64_t i : at) path_.push_back({nullptr, static_cast<size_t>(i), nullptr});
       Fail(exc, err);
       path_.resize(path_.size() - at.size());
       return false;

@@ -51,10 +51,11 @@ class ValueConverter {
   void reset_bytes_converted() { bytes_converted_ = 0; }
 
  private:
+  // One step of the path named in errors; rendered only when one occurs.
   struct PathElem {
     const std::string* name;  // a field name, or nullptr
-    size_t index;             // a list/tuple index when name and key are empty
-    std::string key;          // a dict key's text, when not empty
+    size_t index;             // a list/tuple index when name and key are null
+    PyObject* key;            // a dict key (borrowed: alive while converting)
   };
   class PathScope;
 
@@ -67,6 +68,8 @@ class ValueConverter {
   bool DateTimeValue(PyObject* obj, const Type& t, Value* out);
   bool DecimalValue(PyObject* obj, const Type& t, Value* out);
   bool SequenceValue(PyObject* obj, const Type& t, Value* out, int depth);
+  bool SetValue(PyObject* set, const Type& t, Value* out, int depth);
+  bool Element(PyObject* e, const Type& et, size_t i, std::vector<Value>* items, int depth);
   bool DictValue(PyObject* obj, const Type& t, Value* out, int depth);
   bool NdArrayValue(PyObject* obj, const Type& t, Value* out, int depth);
   bool ObjectValue(PyObject* obj, Value* out, int depth);
