@@ -24,7 +24,8 @@ namespace {
 namespace py = pybind11;
 
 // A batch is handed to the builder when it holds this many records or this
-// many bytes of strings, bytes and array data, whichever comes first.
+// many bytes of strings, bytes, array data and container elements,
+// whichever comes first.
 constexpr size_t kBatchRecords = 1024;
 constexpr size_t kBatchBytes = size_t{16} << 20;
 
@@ -61,11 +62,14 @@ class Feeder {
 
   // Adds one record (GIL held). False with a Python error set.
   bool Add(PyObject* record) {
-    batch_.emplace_back();
-    if (!conv_.Record(record, type_, &batch_.back(), RecordContext(next_id_ + batch_.size() - 1))) {
+    // Slots stay allocated from batch to batch: the converter refills a
+    // record Value in place, keeping its buffers.
+    if (used_ == batch_.size()) batch_.emplace_back();
+    if (!conv_.Record(record, type_, &batch_[used_], RecordContext(next_id_ + used_))) {
       return false;
     }
-    if (batch_.size() >= kBatchRecords || conv_.bytes_converted() >= kBatchBytes) return Flush();
+    ++used_;
+    if (used_ >= kBatchRecords || conv_.bytes_converted() >= kBatchBytes) return Flush();
     return true;
   }
 
@@ -74,14 +78,20 @@ class Feeder {
   bool Flush() {
     Status st;
     size_t done = 0;
+    const bool large = conv_.bytes_converted() >= kBatchBytes / 2;
     {
       py::gil_scoped_release release;
-      for (; done < batch_.size(); ++done) {
+      for (; done < used_; ++done) {
         st = builder_->Add(batch_[done]);
         if (!st.ok()) break;
       }
-      batch_.clear();
+      // Large values are not kept for reuse: memory stays bounded by one batch.
+      if (large) {
+        batch_.clear();
+        batch_.shrink_to_fit();
+      }
     }
+    used_ = 0;
     conv_.reset_bytes_converted();
     if (!st.ok()) {
       SetStatusError(st.WithContext(RecordContext(next_id_ + done)));
@@ -97,6 +107,7 @@ class Feeder {
   int type_;
   SegmentBuilder* builder_;
   std::vector<Value> batch_;
+  size_t used_ = 0;  // records of batch_ filled since the last Flush
   uint64_t next_id_ = 0;
 };
 

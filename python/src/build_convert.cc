@@ -313,23 +313,39 @@ bool ValueConverter::StructValue(PyObject* obj, int struct_index, Value* out, in
       return true;
     }
   }
+  // Every field gets a slot, in schema order; absent ones hold null, which
+  // the packer skips. A Value already in this shape (a record slot reused
+  // from the previous batch) is refilled in place, keeping its buffers.
+  const size_t n = def.fields.size();
+  if (out->kind() != Value::Kind::kStruct || out->text() != def.name ||
+      out->field_names().size() != n) {
+    std::vector<std::pair<std::string, Value>> all;
+    all.reserve(n);
+    for (const Field& f : def.fields) all.emplace_back(f.name, Value());
+    *out = Value::Struct(def.name, std::move(all));
+  }
+  std::vector<Value>& slots = out->mutable_items();
   const std::vector<PyObject*>& names = field_names_[struct_index];
-  std::vector<std::pair<std::string, Value>> fields;
-  fields.reserve(def.fields.size());
+  // Field i's value from `item` (a borrowed reference), or null when absent.
+  auto fill = [&](size_t i, PyObject* item) {
+    if (item == nullptr || item == Py_None) {
+      if (!slots[i].is_null()) slots[i] = Value();
+      return true;
+    }
+    PathScope scope(this, &def.fields[i].name);
+    return ToValue(item, def.fields[i].type, &slots[i], depth + 1);
+  };
   if (PyDict_Check(obj)) {
     Py_ssize_t found = 0;
-    for (size_t i = 0; i < def.fields.size(); ++i) {
+    for (size_t i = 0; i < n; ++i) {
       PyObject* item = names[i] ? PyDict_GetItemWithError(obj, names[i]) : nullptr;
-      if (item == nullptr) {
-        if (PyErr_Occurred()) return false;
-        continue;
-      }
-      ++found;
-      if (item == Py_None) continue;
-      fields.emplace_back(std::piecewise_construct, std::forward_as_tuple(def.fields[i].name),
-                          std::forward_as_tuple());
-      PathScope scope(this, &def.fields[i].name);
-      if (!ToValue(item, def.fields[i].type, &fields.back().second, depth + 1)) return false;
+      if (item == nullptr && PyErr_Occurred()) return false;
+      if (item != nullptr) ++found;
+      // A conversion may run Python code that changes the dict; hold the value.
+      Py_XINCREF(item);
+      bool ok = fill(i, item);
+      Py_XDECREF(item);
+      if (!ok) return false;
     }
     if (found != PyDict_GET_SIZE(obj)) {
       // Some key is not a field: name the first one.
@@ -338,10 +354,10 @@ bool ValueConverter::StructValue(PyObject* obj, int struct_index, Value* out, in
       while (PyDict_Next(obj, &pos, &k, &v)) {
         bool known = false;
         if (PyUnicode_Check(k)) {
-          Py_ssize_t n;
-          const char* s = PyUnicode_AsUTF8AndSize(k, &n);
-          if (s == nullptr) PyErr_Clear();
-          else known = def.FindField(std::string_view(s, static_cast<size_t>(n))).has_value();
+          Py_ssize_t len;
+          const char* str = PyUnicode_AsUTF8AndSize(k, &len);
+          if (str == nullptr) PyErr_Clear();
+          else known = def.FindField(std::string_view(str, static_cast<size_t>(len))).has_value();
         }
         if (!known) {
           return Fail(PyExc_ValueError,
@@ -349,52 +365,27 @@ bool ValueConverter::StructValue(PyObject* obj, int struct_index, Value* out, in
         }
       }
     }
-  } else if (PyObject_IsInstance(obj, Types()->abc_mapping) == 1) {
-    for (size_t i = 0; i < def.fields.size(); ++i) {
-      PyObject* item = PyObject_GetItem(obj, names[i]);
-      if (item == nullptr) {
-        if (!PyErr_ExceptionMatches(PyExc_KeyError)) return false;
-        PyErr_Clear();
-        continue;
-      }
-      if (item != Py_None) {
-        fields.emplace_back(std::piecewise_construct, std::forward_as_tuple(def.fields[i].name),
-                            std::forward_as_tuple());
-        PathScope scope(this, &def.fields[i].name);
-        if (!ToValue(item, def.fields[i].type, &fields.back().second, depth + 1)) {
-          Py_DECREF(item);
-          return false;
-        }
-      }
-      Py_DECREF(item);
-    }
-  } else {
-    if (PyErr_Occurred()) return false;  // from the isinstance check
-    if (obj == Py_None || PyLong_Check(obj) || PyFloat_Check(obj) || PyUnicode_Check(obj) ||
-        PyBytes_Check(obj) || PyList_Check(obj) || PyTuple_Check(obj) || PyAnySet_Check(obj)) {
-      return TypeMismatch(schema_.struct_type(struct_index), obj);
-    }
-    // An object with the fields as attributes.
-    for (size_t i = 0; i < def.fields.size(); ++i) {
-      PyObject* item = PyObject_GetAttr(obj, names[i]);
-      if (item == nullptr) {
-        if (!PyErr_ExceptionMatches(PyExc_AttributeError)) return false;
-        PyErr_Clear();
-        continue;
-      }
-      if (item != Py_None) {
-        fields.emplace_back(std::piecewise_construct, std::forward_as_tuple(def.fields[i].name),
-                            std::forward_as_tuple());
-        PathScope scope(this, &def.fields[i].name);
-        if (!ToValue(item, def.fields[i].type, &fields.back().second, depth + 1)) {
-          Py_DECREF(item);
-          return false;
-        }
-      }
-      Py_DECREF(item);
-    }
+    return true;
   }
-  *out = Value::Struct(def.name, std::move(fields));
+  int is_mapping = PyObject_IsInstance(obj, Types()->abc_mapping);
+  if (is_mapping < 0) return false;
+  if (!is_mapping && (obj == Py_None || PyLong_Check(obj) || PyFloat_Check(obj) ||
+                      PyUnicode_Check(obj) || PyBytes_Check(obj) || PyList_Check(obj) ||
+                      PyTuple_Check(obj) || PyAnySet_Check(obj))) {
+    return TypeMismatch(schema_.struct_type(struct_index), obj);
+  }
+  // A Mapping by its items, any other object by its attributes.
+  PyObject* missing = is_mapping ? PyExc_KeyError : PyExc_AttributeError;
+  for (size_t i = 0; i < n; ++i) {
+    PyObject* item = is_mapping ? PyObject_GetItem(obj, names[i]) : PyObject_GetAttr(obj, names[i]);
+    if (item == nullptr) {
+      if (!PyErr_ExceptionMatches(missing)) return false;
+      PyErr_Clear();
+    }
+    bool ok = fill(i, item);
+    Py_XDECREF(item);
+    if (!ok) return false;
+  }
   return true;
 }
 
@@ -663,10 +654,38 @@ bool ValueConverter::Element(PyObject* e, const Type& et, size_t i, std::vector<
   return ToValue(e, et, &items->back(), depth + 1);
 }
 
+namespace {
+
+// The element vector to fill for a container Value of `kind`: `out`'s own
+// when it already is one (its capacity is reused), else `fresh`.
+std::vector<Value>* ElementsOf(Value* out, Value::Kind kind, std::vector<Value>* fresh) {
+  std::vector<Value>* items = out->kind() == kind ? &out->mutable_items() : fresh;
+  items->clear();
+  return items;
+}
+
+Value::Kind SequenceKind(TypeKind k) {
+  return k == TypeKind::kList    ? Value::Kind::kList
+         : k == TypeKind::kTuple ? Value::Kind::kTuple
+                                 : Value::Kind::kFrozenSet;
+}
+
+void SetSequence(Value* out, Value::Kind kind, std::vector<Value>* items, std::vector<Value>* fresh) {
+  if (items != fresh) return;  // filled in place
+  switch (kind) {
+    case Value::Kind::kList: *out = Value::List(std::move(*fresh)); break;
+    case Value::Kind::kTuple: *out = Value::Tuple(std::move(*fresh)); break;
+    default: *out = Value::FrozenSet(std::move(*fresh)); break;
+  }
+}
+
+}  // namespace
+
 bool ValueConverter::SetValue(PyObject* set, const Type& t, Value* out, int depth) {
   static const Type kObjectType = Type::Object();
   const Type& et = t.params.empty() ? kObjectType : t.params[0];
-  std::vector<Value> items;
+  std::vector<Value> fresh;
+  std::vector<Value>& items = *ElementsOf(out, Value::Kind::kFrozenSet, &fresh);
   items.reserve(static_cast<size_t>(PySet_GET_SIZE(set)));
   Py_ssize_t pos = 0;
   PyObject* e;
@@ -679,7 +698,8 @@ bool ValueConverter::SetValue(PyObject* set, const Type& t, Value* out, int dept
     Py_DECREF(e);
     if (!ok) return false;
   }
-  *out = Value::FrozenSet(std::move(items));
+  bytes_converted_ += items.size() * sizeof(Value);
+  SetSequence(out, Value::Kind::kFrozenSet, &items, &fresh);
   return true;
 }
 
@@ -712,7 +732,9 @@ bool ValueConverter::SequenceValue(PyObject* obj, const Type& t, Value* out, int
                                       std::to_string(n));
   }
   static const Type kObjectType = Type::Object();
-  std::vector<Value> items;
+  const Value::Kind kind = SequenceKind(t.kind);
+  std::vector<Value> fresh;
+  std::vector<Value>& items = *ElementsOf(out, kind, &fresh);
   items.reserve(static_cast<size_t>(n));
   // A list may shrink while Python code runs during a conversion: re-read its size.
   for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(seq); ++i) {
@@ -734,11 +756,8 @@ bool ValueConverter::SequenceValue(PyObject* obj, const Type& t, Value* out, int
   if (fixed_tuple && items.size() != t.params.size()) {
     return Fail(PyExc_ValueError, "the tuple changed size while being converted");
   }
-  switch (t.kind) {
-    case TypeKind::kList: *out = Value::List(std::move(items)); break;
-    case TypeKind::kTuple: *out = Value::Tuple(std::move(items)); break;
-    default: *out = Value::FrozenSet(std::move(items)); break;
-  }
+  bytes_converted_ += items.size() * sizeof(Value);
+  SetSequence(out, kind, &items, &fresh);
   return true;
 }
 
@@ -793,6 +812,7 @@ bool ValueConverter::DictValue(PyObject* obj, const Type& t, Value* out, int dep
     }
     Py_DECREF(items_owner);
   }
+  bytes_converted_ += items.size() * 2 * sizeof(Value);
   *out = Value::Dict(std::move(items));
   return true;
 }

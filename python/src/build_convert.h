@@ -45,7 +45,8 @@ class ValueConverter {
   // Any value of type `type`; same errors.
   bool Convert(PyObject* obj, const Type& type, Value* out, std::string_view context);
 
-  // Bytes of str, bytes and ndarray data converted so far: lets callers bound
+  // Bytes of str, bytes and ndarray data and of container elements converted
+  // so far (an estimate of the memory the Values hold): lets callers bound
   // how much they hold before handing Values on.
   size_t bytes_converted() const { return bytes_converted_; }
   void reset_bytes_converted() { bytes_converted_ = 0; }
