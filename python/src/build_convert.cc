@@ -80,10 +80,14 @@ TypeKind IntKindOf(DType d) {
   return kKinds[static_cast<int>(d)];
 }
 
+bool IsNdArray(PyObject* obj) {
+  return PyObject_TypeCheck(obj, reinterpret_cast<PyTypeObject*>(Types()->ndarray));
+}
+
 // numpy scalars are recognised by their module, without numpy's C API.
 bool IsNumpyScalar(PyObject* obj) {
   const char* name = Py_TYPE(obj)->tp_name;
-  return std::strncmp(name, "numpy.", 6) == 0;
+  return std::strncmp(name, "numpy.", 6) == 0 && !IsNdArray(obj);
 }
 bool IsNumpyBool(PyObject* obj) {
   const char* name = Py_TYPE(obj)->tp_name;
@@ -95,8 +99,10 @@ bool IsNumpyBool(PyObject* obj) {
 bool IsIntLike(PyObject* obj) {
   if (PyBool_Check(obj)) return false;
   if (PyLong_Check(obj)) return true;
+  // An ndarray has __index__ too (for one-element int arrays): not an int here.
   return !IsNumpyBool(obj) && Py_TYPE(obj)->tp_as_number != nullptr &&
-         Py_TYPE(obj)->tp_as_number->nb_index != nullptr && !PyFloat_Check(obj);
+         Py_TYPE(obj)->tp_as_number->nb_index != nullptr && !PyFloat_Check(obj) &&
+         !IsNdArray(obj);
 }
 
 // An integer's value: *neg and its magnitude class. Returns 0 ok, 1 beyond
@@ -798,14 +804,17 @@ bool ValueConverter::DictValue(PyObject* obj, const Type& t, Value* out, int dep
     items_owner = PySequence_Fast(list, "items() is not iterable");
     Py_DECREF(list);
     if (items_owner == nullptr) return false;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(items_owner);
-    for (Py_ssize_t i = 0; i < n; ++i) {
+    // items() may return a list its owner keeps and changes while we convert.
+    for (Py_ssize_t i = 0; i < PySequence_Fast_GET_SIZE(items_owner); ++i) {
       PyObject* pair = PySequence_Fast_GET_ITEM(items_owner, i);
       if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2) {
         Py_DECREF(items_owner);
         return Fail(PyExc_TypeError, "items() of " + Describe(obj) + " gave a non-pair");
       }
-      if (!convert_entry(PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1))) {
+      Py_INCREF(pair);
+      bool ok = convert_entry(PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1));
+      Py_DECREF(pair);
+      if (!ok) {
         Py_DECREF(items_owner);
         return false;
       }
@@ -901,11 +910,17 @@ bool ValueConverter::NdArrayValue(PyObject* obj, const Type& t, Value* out, int 
       }
       max_level = std::max<int64_t>(max_level, static_cast<int64_t>(level));
       if (shape.size() <= level) shape.resize(level + 1, -1);
-      Py_ssize_t n = PySequence_Fast_GET_SIZE(o);
+      // A leaf's __index__ may run Python code that resizes the list: the
+      // size is read again at each step and the element held while walked.
+      Py_ssize_t n = 0;
       index.push_back(0);
-      for (Py_ssize_t i = 0; i < n; ++i) {
-        index.back() = static_cast<size_t>(i);
-        if (!walk(PySequence_Fast_GET_ITEM(o, i), level + 1)) return false;
+      for (; n < PySequence_Fast_GET_SIZE(o); ++n) {
+        index.back() = static_cast<size_t>(n);
+        PyObject* e = PySequence_Fast_GET_ITEM(o, n);
+        Py_INCREF(e);
+        bool ok = walk(e, level + 1);
+        Py_DECREF(e);
+        if (!ok) return false;
       }
       index.pop_back();
       if (shape[level] < 0) shape[level] = n;

@@ -326,3 +326,29 @@ def test_reused_record_slots_do_not_leak_fields(tmp_path):
     mapfs.build(tmp_path / "py.mapfs", lines, schema=mapfs.Schema.load(schema_path), type="R",
                 key="k")
     assert (tmp_path / "py.mapfs").read_bytes() == want
+
+
+def test_python_only_forms_of_values():
+    """Values JSON cannot spell: decimals from floats keep their repr, object
+    values keep tuple/frozenset/bytes/date/datetime/Decimal/ndarray apart, a
+    set is refused where order matters."""
+    s = mapfs.Schema.from_yaml(
+        "structs:\n  T:\n    fields: {d: decimal, o: object, l: list<int>, a: ndarray}\n")
+    assert mapfs.pack(s, "T", {"d": 0.1}) == mapfs.pack(s, "T", {"d": decimal.Decimal("0.1")})
+    assert mapfs.pack(s, "T", {"d": 5}) == mapfs.pack(s, "T", {"d": "5"})
+    forms = [(1, 2), [1, 2], frozenset([1, 2]), b"ab", "ab", datetime.date(2020, 1, 2),
+             datetime.datetime(2020, 1, 2), decimal.Decimal("1.50"), np.arange(3, dtype=np.int8),
+             np.arange(3, dtype=np.int64), {1: "a"}, {"1": "a"}, None, True, 1, 1.0, 2**64 - 1]
+    packed = [mapfs.pack(s, "T", {"o": f}) for f in forms]
+    assert len(set(packed)) == len(packed)
+    with pytest.raises(TypeError, match=r'field "l": expected list<int64>, got set'):
+        mapfs.pack(s, "T", {"l": {1, 2}})
+    with pytest.raises(ValueError, match=r"beyond int64/uint64"):
+        mapfs.pack(s, "T", {"o": 2**64})
+    # An ndarray of any dtype keeps it; nested lists infer as from JSONL.
+    assert mapfs.pack(s, "T", {"a": [1, 2]}) == mapfs.pack(s, "T", {"a": np.array([1, 2])})
+    assert mapfs.pack(s, "T", {"a": [1, 2]}) != mapfs.pack(s, "T", {"a": np.array([1, 2], np.int32)})
+    with pytest.raises(ValueError, match="not rectangular"):
+        mapfs.pack(s, "T", {"a": [[1, 2], [3]]})
+    with pytest.raises(TypeError, match="dtype <c16"):
+        mapfs.pack(s, "T", {"a": np.zeros(2, dtype=complex)})
