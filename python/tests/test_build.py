@@ -256,11 +256,13 @@ def test_build_releases_the_gil(tmp_path):
             ticks.append(1)
             stop.wait(0.001)
 
+    # A list, not a generator: no Python code runs between records, so the
+    # other thread runs only where the build releases the GIL.
+    recs = [{"k": f"k{i}", "n": i} for i in range(200_000)]
     t = threading.Thread(target=ticker)
     t.start()
     try:
-        mapfs.build(tmp_path / "o.mapfs", ({"k": f"k{i}", "n": i} for i in range(200_000)),
-                    schema=schema, type="R", key="k")
+        mapfs.build(tmp_path / "o.mapfs", recs, schema=schema, type="R", key="k")
     finally:
         stop.set()
         t.join()
