@@ -430,7 +430,7 @@ int ViewEquals(const View& v, OwnerObject* owner, PyObject* other) {
       return -1;
     }
   }
-  int eq = PyObject_RichCompareBool(mine, theirs, Py_EQ);
+  int eq = PlainEquals(mine, theirs);
   Py_DECREF(mine);
   Py_DECREF(theirs);
   return eq;

@@ -19,6 +19,7 @@ namespace {
 
 PyObject* g_decimal_class = nullptr;  // decimal.Decimal
 PyObject* g_utc = nullptr;            // datetime.timezone.utc
+PyObject* g_array_equal = nullptr;    // numpy.array_equal
 
 int NumpyType(DType d) {
   switch (d) {
@@ -108,8 +109,11 @@ PyObject* DecimalToPy(const View& v) {
   Result<Decimal> d = v.as_decimal();
   if (!d.ok()) return SetStatusError(d.status());
   std::string text = d->ToString();
-  return PyObject_CallFunction(g_decimal_class, "s#", text.data(),
-                               static_cast<Py_ssize_t>(text.size()));
+  PyObject* str = PyUnicode_FromStringAndSize(text.data(), static_cast<Py_ssize_t>(text.size()));
+  if (str == nullptr) return nullptr;
+  PyObject* result = PyObject_CallOneArg(g_decimal_class, str);
+  Py_DECREF(str);
+  return result;
 }
 
 // Scalars (the same object whether the view is lazy or plain); null when `v`
@@ -174,6 +178,11 @@ int InitConversions() {
   g_decimal_class = PyObject_GetAttrString(decimal, "Decimal");
   Py_DECREF(decimal);
   if (g_decimal_class == nullptr) return -1;
+  PyObject* numpy = PyImport_ImportModule("numpy");
+  if (numpy == nullptr) return -1;
+  g_array_equal = PyObject_GetAttrString(numpy, "array_equal");
+  Py_DECREF(numpy);
+  if (g_array_equal == nullptr) return -1;
   g_utc = PyDateTimeAPI->TimeZone_UTC;
   Py_INCREF(g_utc);
   return 0;
@@ -286,6 +295,47 @@ PyObject* ViewToPlain(const View& v, OwnerObject* owner, bool hashable) {
   }
   Py_LeaveRecursiveCall();
   return result;
+}
+
+int PlainEquals(PyObject* a, PyObject* b) {
+  if (PyArray_Check(a) || PyArray_Check(b)) {
+    PyObject* r = PyObject_CallFunctionObjArgs(g_array_equal, a, b, nullptr);
+    if (r == nullptr) return -1;
+    int eq = PyObject_IsTrue(r);
+    Py_DECREF(r);
+    return eq;
+  }
+  if (PyDict_Check(a) && PyDict_Check(b)) {
+    if (PyDict_Size(a) != PyDict_Size(b)) return 0;
+    PyObject *key, *va;
+    Py_ssize_t pos = 0;
+    while (PyDict_Next(a, &pos, &key, &va)) {
+      PyObject* vb = PyDict_GetItemWithError(b, key);
+      if (vb == nullptr) return PyErr_Occurred() ? -1 : 0;
+      Py_INCREF(va);
+      Py_INCREF(vb);
+      int eq = PlainEquals(va, vb);
+      Py_DECREF(va);
+      Py_DECREF(vb);
+      if (eq != 1) return eq;
+    }
+    return 1;
+  }
+  if ((PyList_Check(a) || PyTuple_Check(a)) && (PyList_Check(b) || PyTuple_Check(b)) &&
+      PyList_Check(a) == PyList_Check(b)) {
+    Py_ssize_t n = PySequence_Size(a);
+    if (n != PySequence_Size(b)) return 0;
+    for (Py_ssize_t i = 0; i < n; ++i) {
+      PyObject* ea = PySequence_GetItem(a, i);
+      PyObject* eb = ea == nullptr ? nullptr : PySequence_GetItem(b, i);
+      int eq = eb == nullptr ? -1 : PlainEquals(ea, eb);
+      Py_XDECREF(ea);
+      Py_XDECREF(eb);
+      if (eq != 1) return eq;
+    }
+    return 1;
+  }
+  return PyObject_RichCompareBool(a, b, Py_EQ);
 }
 
 PyObject* ViewToJson(const View& v) {

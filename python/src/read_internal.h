@@ -72,6 +72,9 @@ int ReadyRecordTypes(PyObject* module);
 // Initializes the datetime, decimal and numpy APIs used by conversions.
 int InitConversions();
 
+// Deep equality of plain values where numpy arrays compare by their
+// elements (1 equal, 0 not, -1 on error).
+int PlainEquals(PyObject* a, PyObject* b);
 // Python-level equality of a view with any object, by value (-1 on error).
 int ViewEquals(const View& v, OwnerObject* owner, PyObject* other);
 
