@@ -46,10 +46,24 @@ inline const Segment* Open(PyObject* self) {
   return s->seg;
 }
 
-PyObject* RecordFromBytes(SegmentObject* s, std::string_view bytes) {
-  Result<View> v = s->seg->ViewOf(bytes);
+// Holds the owner for the length of a call that may run Python code (a
+// generic key's conversion), during which another thread may close the
+// segment.
+class OwnerHold {
+ public:
+  explicit OwnerHold(OwnerObject* o) : o_(o) { Py_INCREF(o_); }
+  ~OwnerHold() { Py_DECREF(o_); }
+  OwnerHold(const OwnerHold&) = delete;
+  OwnerHold& operator=(const OwnerHold&) = delete;
+
+ private:
+  OwnerObject* o_;
+};
+
+PyObject* RecordFromBytes(OwnerObject* owner, std::string_view bytes) {
+  Result<View> v = (*owner->segment)->ViewOf(bytes);
   if (!v.ok()) return SetStatusError(v.status());
-  return NewRecord(s->owner, *v);
+  return NewRecord(owner, *v);
 }
 
 PyObject* RecordAt(OwnerObject* owner, const Segment& seg, uint64_t i) {
@@ -73,12 +87,13 @@ PyObject* RecordList(OwnerObject* owner, const Segment& seg, const Segment::Reco
 }
 
 // All records of `key` as a list (multimaps; mappings give zero or one).
-PyObject* RecordsOfKey(SegmentObject* s, PyObject* key) {
+PyObject* RecordsOfKey(OwnerObject* owner, PyObject* key) {
+  OwnerHold hold(owner);
   std::vector<std::string_view> records;
-  if (FindRecords(*s->seg, key, false, &records) < 0) return nullptr;
+  if (FindRecords(**owner->segment, key, false, &records) < 0) return nullptr;
   PyObject* list = PyList_New(static_cast<Py_ssize_t>(records.size()));
   for (size_t i = 0; list != nullptr && i < records.size(); ++i) {
-    PyObject* rec = RecordFromBytes(s, records[i]);
+    PyObject* rec = RecordFromBytes(owner, records[i]);
     if (rec == nullptr) {
       Py_CLEAR(list);
     } else {
@@ -131,14 +146,24 @@ PyObject* SegmentSubscript(PyObject* self, PyObject* key) {
   if (seg == nullptr) return nullptr;
   SegmentObject* s = AsSegment(self);
   if (seg->kind() == CollectionKind::kMapping) {
+    if (seg->key_kind() == KeyKind::kStr && PyUnicode_CheckExact(key)) {
+      // The hot path: no Python code runs, so the segment cannot close meanwhile.
+      std::string_view record;
+      int r = FindRecord(*seg, key, &record);
+      if (r > 0) return RecordFromBytes(s->owner, record);
+      if (r == 0) PyErr_SetObject(PyExc_KeyError, key);
+      return nullptr;
+    }
+    OwnerObject* owner = s->owner;
+    OwnerHold hold(owner);
     std::string_view record;
     int r = FindRecord(*seg, key, &record);
-    if (r > 0) return RecordFromBytes(s, record);
+    if (r > 0) return RecordFromBytes(owner, record);
     if (r == 0) PyErr_SetObject(PyExc_KeyError, key);
     return nullptr;
   }
   if (seg->kind() == CollectionKind::kArray) return ArrayItem(s, key);
-  PyObject* list = RecordsOfKey(s, key);
+  PyObject* list = RecordsOfKey(s->owner, key);
   if (list != nullptr && PyList_GET_SIZE(list) == 0) {
     Py_DECREF(list);
     PyErr_SetObject(PyExc_KeyError, key);
@@ -161,6 +186,7 @@ int SegmentContains(PyObject* self, PyObject* key) {
     PyErr_SetString(PyExc_TypeError, "`in` needs a keyed collection; this segment is an array");
     return -1;
   }
+  OwnerHold hold(AsSegment(self)->owner);
   std::vector<std::string_view> records;
   if (FindRecords(*seg, key, true, &records) < 0) return -1;
   return records.empty() ? 0 : 1;
@@ -174,13 +200,15 @@ PyObject* SegmentGet(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   const Segment* seg = Open(self);
   if (seg == nullptr) return nullptr;
   PyObject* found = nullptr;
+  OwnerObject* owner = AsSegment(self)->owner;
+  OwnerHold hold(owner);
   if (seg->kind() == CollectionKind::kMapping) {
     std::string_view record;
     int r = FindRecord(*seg, args[0], &record);
     if (r < 0) return nullptr;
-    if (r > 0) return RecordFromBytes(AsSegment(self), record);
+    if (r > 0) return RecordFromBytes(owner, record);
   } else if (seg->kind() != CollectionKind::kArray) {
-    found = RecordsOfKey(AsSegment(self), args[0]);
+    found = RecordsOfKey(owner, args[0]);
     if (found == nullptr) return nullptr;
     if (PyList_GET_SIZE(found) > 0) return found;
     Py_DECREF(found);
@@ -200,7 +228,7 @@ PyObject* SegmentGetAll(PyObject* self, PyObject* key) {
     PyErr_SetString(PyExc_TypeError, "get_all() needs a keyed collection; this segment is an array");
     return nullptr;
   }
-  return RecordsOfKey(AsSegment(self), key);
+  return RecordsOfKey(AsSegment(self)->owner, key);
 }
 
 PyObject* NewSegmentIter(PyObject* self, IterMode mode) {

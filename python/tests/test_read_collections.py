@@ -187,3 +187,24 @@ def test_views_outlive_a_closed_multimap(tmp_path):
     gc.collect()
     assert [r.v for r in recs] == [1.0, 1.1]
     assert len(list(it)) == 5  # an iterator holds the mapping too
+
+
+def test_a_key_that_closes_the_segment_while_converting(tmp_path):
+    path = build_segment(tmp_path, ITEM, "Item", items(), key="id")
+    seg = mapfs.open(path)
+
+    class Closing:
+        def __index__(self):
+            seg.close()
+            gc.collect()
+            return 7007
+
+    assert seg[Closing()].name == "k7"  # the lookup keeps the mapping until it returns
+    with pytest.raises(ValueError):
+        seg[7007]
+    seg = mapfs.open(build_segment(tmp_path, ITEM, "Item", items(5, dup=2), key="id",
+                                   multi=True, name="multi"))
+    assert [r.v for r in seg.get_all(Closing())] == []  # 7007 is not among 5 keys
+    seg = mapfs.open(build_segment(tmp_path, ITEM, "Item", items(10, dup=2), key="id",
+                                   multi=True, name="multi10"))
+    assert [r.v for r in seg.get(Closing())] == [7.0, 7.1]
