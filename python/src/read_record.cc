@@ -91,9 +91,19 @@ PyObject* FieldValue(RecordObject* r, int index) {
   return ViewToPy(*f, r->owner);
 }
 
+// Freed record views kept for reuse: a lookup allocates one per call, and
+// taking it from here skips the allocator (guarded by the GIL).
+constexpr int kFreeRecords = 64;
+PyObject* g_free_records[kFreeRecords];
+int g_free_count = 0;
+
 void RecordDealloc(PyObject* self) {
   Py_DECREF(AsRecord(self)->owner);
-  PyObject_Free(self);
+  if (g_free_count < kFreeRecords) {
+    g_free_records[g_free_count++] = self;
+  } else {
+    PyObject_Free(self);
+  }
 }
 
 PyObject* RecordGetAttr(PyObject* self, PyObject* name) {
@@ -229,8 +239,14 @@ PyObject* FieldNames(OwnerObject* owner, int struct_index) {
 }
 
 PyObject* NewRecord(OwnerObject* owner, const View& v) {
-  RecordObject* r = PyObject_New(RecordObject, &RecordType);
-  if (r == nullptr) return nullptr;
+  RecordObject* r;
+  if (g_free_count > 0) {
+    r = reinterpret_cast<RecordObject*>(
+        PyObject_Init(g_free_records[--g_free_count], &RecordType));
+  } else {
+    r = PyObject_New(RecordObject, &RecordType);
+    if (r == nullptr) return nullptr;
+  }
   Py_INCREF(owner);
   r->owner = owner;
   new (&r->view) View(v);
