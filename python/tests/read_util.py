@@ -1,4 +1,4 @@
-"""Helpers of the read tests: build segments with the `mapfs` CLI and ask it
+"""Shared code of the read tests: build segments with the `mapfs` CLI and ask it
 for the JSON of a key (the reference the module must match)."""
 import json
 import os
