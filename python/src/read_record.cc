@@ -157,6 +157,19 @@ PyObject* RecordKeys(PyObject* self, PyObject*) {
   return list;
 }
 
+// Field names first, for completion in interactive shells.
+PyObject* RecordDir(PyObject* self, PyObject*) {
+  RecordObject* r = AsRecord(self);
+  PyObject* names = FieldNames(r->owner, r->view.type().struct_index);
+  PyObject* list = names == nullptr ? nullptr : PySequence_List(names);
+  for (const char* m : {"keys", "to_json", "to_python"}) {
+    PyObject* name = list == nullptr ? nullptr : PyUnicode_FromString(m);
+    if (name == nullptr || PyList_Append(list, name) < 0) Py_CLEAR(list);
+    Py_XDECREF(name);
+  }
+  return list;
+}
+
 PyObject* RecordToPython(PyObject* self, PyObject*) {
   return ViewToPlain(AsRecord(self)->view, AsRecord(self)->owner);
 }
@@ -184,6 +197,7 @@ PyObject* RecordRichCompare(PyObject* self, PyObject* other, int op) {
 
 PyMethodDef kRecordMethods[] = {
     {"keys", RecordKeys, METH_NOARGS, "The names of the present fields, in schema order."},
+    {"__dir__", RecordDir, METH_NOARGS, nullptr},
     {"to_python", RecordToPython, METH_NOARGS,
      "A dict of plain Python values, deeply (absent fields are None)."},
     {"to_json", RecordToJson, METH_NOARGS,

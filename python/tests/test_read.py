@@ -249,6 +249,8 @@ def test_record_equality_and_repr(sample_array):
     assert repr(seg[1]).startswith('Person({"id":2,')
     with pytest.raises(TypeError):
         hash(seg[0])
+    assert {"id", "name", "embedding", "to_json", "keys"} <= set(dir(seg[0]))
+    assert mapfs.Record.keys(seg[1])[:2] == ["id", "name"]
 
 
 def test_array_indexing(sample_array):
