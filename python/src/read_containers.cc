@@ -24,7 +24,8 @@ PyTypeObject SetType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 PyTypeObject DictType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 PyTypeObject IterType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 
-enum class IterMode { kElements, kKeys, kValues, kItems };
+// Set elements come out plain (hashable), like dict keys.
+enum class IterMode { kElements, kPlainElements, kKeys, kValues, kItems };
 
 struct IterObject {
   PyObject_HEAD
@@ -82,7 +83,10 @@ PyObject* NewIter(ContainerObject* c, IterMode mode) {
 
 PyObject* ContainerIter(PyObject* self) {
   ContainerObject* c = AsContainer(self);
-  return NewIter(c, c->view.kind() == TypeKind::kDict ? IterMode::kKeys : IterMode::kElements);
+  TypeKind k = c->view.kind();
+  return NewIter(c, k == TypeKind::kDict        ? IterMode::kKeys
+                    : k == TypeKind::kFrozenSet ? IterMode::kPlainElements
+                                                : IterMode::kElements);
 }
 
 PyObject* ContainerToPython(PyObject* self, PyObject*) {
@@ -320,10 +324,12 @@ PyObject* IterNext(PyObject* self) {
     return ViewToPy(*e, it->owner);
   };
   switch (it->mode) {
-    case IterMode::kElements: {
+    case IterMode::kElements:
+    case IterMode::kPlainElements: {
       Result<View> e = v.At(i);
       if (!e.ok()) return SetStatusError(e.status());
-      return ViewToPy(*e, it->owner);
+      return it->mode == IterMode::kPlainElements ? ViewToPlain(*e, it->owner, true)
+                                                  : ViewToPy(*e, it->owner);
     }
     case IterMode::kKeys: return key();
     case IterMode::kValues: return value();

@@ -109,6 +109,8 @@ def test_set_views_with_typed_elements(seg):
     assert a.names == {"a", "b", "ü"}
     assert ("x", -1) in a.pairs and ["x", 1] in a.pairs and ("x", 2) not in a.pairs
     assert a.pairs == frozenset({("x", 1), ("x", -1), ("a", 5)})
+    assert set(a.pairs) == {("x", 1), ("x", -1), ("a", 5)}  # elements come out hashable
+    assert list(a.pairs) == sorted(a.pairs)
     assert datetime.date(1970, 1, 1) in a.days and datetime.date(1970, 1, 2) not in a.days
     assert s["b"].names == frozenset() and "a" not in s["b"].names
 
