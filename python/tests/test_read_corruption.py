@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import mapfs
+import test_read_values
 from read_util import SAMPLE, build_from_files, build_segment
 
 ALLOWED = (mapfs.Error, ValueError, KeyError, IndexError, OSError)
@@ -63,7 +64,7 @@ def exercise(data):
         for item in guard(keys) or []:
             records.extend(item[1] if isinstance(item[1], list) else [item[1]])
     if seg.kind != "array":
-        for name in ("Ada Lovelace", "Grace Hopper", "kA", "k3", 1, 3):
+        for name in ("Ada Lovelace", "Grace Hopper", "kA", "k3", 1, 3, "a", "c"):
             got = guard(seg.get, name)
             records.extend(got if isinstance(got, list) else [got])
             guard(seg.__contains__, name)
@@ -106,10 +107,12 @@ def segments(tmp_path_factory):
     out.append(build_segment(d, schema, "T", recs, key="name", multi=True, name="multi"))
     out.append(build_segment(d, schema, "T", recs, key="name", approx=True, name="approx"))
     out.append(build_segment(d, schema, "T", recs[:5], key="id", name="by_id"))
+    out.append(build_segment(d, test_read_values.SCHEMA, "V", test_read_values.RECORDS,
+                             key="k", name="values"))
     return out
 
 
-@pytest.mark.parametrize("which", range(5))
+@pytest.mark.parametrize("which", range(6))
 def test_corrupt_segments_raise_only_documented_errors(segments, which):
     data = segments[which].read_bytes()
     assert exercise(data) == 0  # the intact file reads cleanly
