@@ -104,6 +104,9 @@ PyObject* RecordsOfKey(OwnerObject* owner, PyObject* key) {
 }
 
 PyObject* ArrayItem(SegmentObject* s, PyObject* key) {
+  // An index's __index__ may run Python code that closes the segment.
+  OwnerObject* owner = s->owner;
+  OwnerHold hold(owner);
   const Segment& seg = *s->seg;
   Py_ssize_t n = static_cast<Py_ssize_t>(seg.record_count());
   if (PySlice_Check(key)) {
@@ -112,7 +115,7 @@ PyObject* ArrayItem(SegmentObject* s, PyObject* key) {
     Py_ssize_t count = PySlice_AdjustIndices(n, &start, &stop, step);
     PyObject* list = PyList_New(count);
     for (Py_ssize_t j = 0, i = start; list != nullptr && j < count; ++j, i += step) {
-      PyObject* rec = RecordAt(s->owner, seg, static_cast<uint64_t>(i));
+      PyObject* rec = RecordAt(owner, seg, static_cast<uint64_t>(i));
       if (rec == nullptr) {
         Py_CLEAR(list);
       } else {
@@ -138,7 +141,7 @@ PyObject* ArrayItem(SegmentObject* s, PyObject* key) {
     PyErr_SetString(PyExc_IndexError, "record index out of range");
     return nullptr;
   }
-  return RecordAt(s->owner, seg, static_cast<uint64_t>(i));
+  return RecordAt(owner, seg, static_cast<uint64_t>(i));
 }
 
 PyObject* SegmentSubscript(PyObject* self, PyObject* key) {

@@ -208,3 +208,17 @@ def test_a_key_that_closes_the_segment_while_converting(tmp_path):
     seg = mapfs.open(build_segment(tmp_path, ITEM, "Item", items(10, dup=2), key="id",
                                    multi=True, name="multi10"))
     assert [r.v for r in seg.get(Closing())] == [7.0, 7.1]
+
+
+def test_an_index_that_closes_the_array(tmp_path):
+    seg = mapfs.open(build_segment(tmp_path, ITEM, "Item", items(10)))
+
+    class Closing:
+        def __index__(self):
+            seg.close()
+            gc.collect()
+            return 3
+
+    assert seg[Closing()].name == "k3"
+    seg = mapfs.open(build_segment(tmp_path, ITEM, "Item", items(10), name="again"))
+    assert [r.name for r in seg[Closing():5]] == ["k3", "k4"]
