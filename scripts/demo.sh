@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # README command 1: installs dependencies, builds mapfs, builds the bundled
 # sample (sample/people.jsonl with sample/schema.yaml) into a segment keyed by
-# name, mounts it, and shows it with ls, cat and numpy. Unmounts on exit.
+# name, mounts it, and shows it with ls, cat and numpy, and reads it from Python
+# (import mapfs). Unmounts on exit.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
-scripts/build.sh release mapfs
+scripts/build.sh release mapfs mapfs_python
 
 mapfs=build/cli/mapfs
 out=build/sample
@@ -26,4 +27,5 @@ show cat "$mnt/Ada Lovelace/home/x"
 show cat "$mnt/Ada Lovelace/@json"
 show cat "$mnt/@info"
 show /usr/bin/python3 -c "import numpy as np; print(np.load('$mnt/Ada Lovelace/embedding', mmap_mode='r'))"
+show env PYTHONPATH=build/python /usr/bin/python3 -c "import mapfs; people = mapfs.open('$out/people.mapfs'); ada = people['Ada Lovelace']; print(ada.age, sorted(ada.tags), ada.embedding.shape)"
 printf '\nThe mount is removed on exit; to keep one: %s mount %s DIR\n' "$mapfs" "$out/people.mapfs"
