@@ -253,4 +253,10 @@ bool ToValue(PyObject* obj, const Type& type, const Schema& schema, Value* out,
   return conv.Convert(obj, type, out, context);
 }
 
+bool ToLookupValue(PyObject* obj, const Type& type, const Schema& schema, Value* out) {
+  ValueConverter conv(schema);
+  conv.set_exact_types(true);
+  return conv.Convert(obj, type, out, "");
+}
+
 }  // namespace mapfs::python

@@ -49,6 +49,10 @@ class ValueConverter {
   // so far (an estimate of the memory the Values hold): lets callers bound
   // how much they hold before handing Values on.
   size_t bytes_converted() const { return bytes_converted_; }
+  // Takes only the Python types the reading side returns: no ISO text for
+  // date, datetime and decimal. For lookups, where "2020-02-29" must not
+  // find the key date(2020, 2, 29), as in a dict.
+  void set_exact_types(bool exact) { exact_types_ = exact; }
   void reset_bytes_converted() { bytes_converted_ = 0; }
 
  private:
@@ -88,12 +92,17 @@ class ValueConverter {
   // Per struct, its field names as interned Python str (new references).
   std::vector<std::vector<PyObject*>> field_names_;
   size_t bytes_converted_ = 0;
+  bool exact_types_ = false;
 };
 
 // The conversion as one call (for callers that convert a single value):
 // `obj` as a Value of `type`, or false with TypeError/ValueError set.
 bool ToValue(PyObject* obj, const Type& type, const Schema& schema, Value* out,
              std::string_view context);
+
+// The same for a lookup (a segment key, a set member, a dict key), with
+// exact types (ValueConverter::set_exact_types).
+bool ToLookupValue(PyObject* obj, const Type& type, const Schema& schema, Value* out);
 
 }  // namespace mapfs::python
 

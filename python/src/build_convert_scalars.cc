@@ -122,6 +122,7 @@ bool ValueConverter::DateValue(PyObject* obj, const Type& t, Value* out) {
     return true;
   }
   if (PyUnicode_Check(obj)) {
+    if (exact_types_) return TypeMismatch(t, obj);
     const char* s;
     Py_ssize_t n;
     if (!Utf8Of(obj, &s, &n)) return false;
@@ -176,6 +177,7 @@ bool ValueConverter::DateTimeValue(PyObject* obj, const Type& t, Value* out) {
     return true;
   }
   if (PyUnicode_Check(obj)) {
+    if (exact_types_) return TypeMismatch(t, obj);
     const char* s;
     Py_ssize_t n;
     if (!Utf8Of(obj, &s, &n)) return false;
@@ -193,6 +195,7 @@ bool ValueConverter::DateTimeValue(PyObject* obj, const Type& t, Value* out) {
 bool ValueConverter::DecimalValue(PyObject* obj, const Type& t, Value* out) {
   std::string text;
   if (PyUnicode_Check(obj)) {
+    if (exact_types_) return TypeMismatch(t, obj);
     const char* s;
     Py_ssize_t n;
     if (!Utf8Of(obj, &s, &n)) return false;

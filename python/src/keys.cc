@@ -4,7 +4,7 @@
 #include <cstring>
 
 #include "mapfs/record.h"
-#include "py_to_value.h"
+#include "build_convert.h"
 
 namespace mapfs::python {
 namespace {
@@ -47,7 +47,7 @@ int KeyBytes(const Segment& seg, PyObject* key, std::string* storage, std::strin
     case KeyKind::kGeneric: {
       if (seg.key_field_index() < 0) return 0;
       Value value;
-      if (!PyToValue(key, KeyType(seg), seg.schema(), &value)) {
+      if (!ToLookupValue(key, KeyType(seg), seg.schema(), &value)) {
         if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError)) {
           PyErr_Clear();
           return 0;

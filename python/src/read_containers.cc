@@ -6,7 +6,7 @@
 #include <string>
 
 #include "module_internal.h"
-#include "py_to_value.h"
+#include "build_convert.h"
 #include "read_internal.h"
 
 namespace mapfs::python {
@@ -186,7 +186,7 @@ const Type* ElementType(const View& v) {
 int LookupKey(const View& v, PyObject* x, Value* out) {
   const Type* type = ElementType(v);
   if (type == nullptr) return 0;
-  if (PyToValue(x, *type, v.schema(), out)) return 1;
+  if (ToLookupValue(x, *type, v.schema(), out)) return 1;
   if (PyErr_ExceptionMatches(PyExc_TypeError) || PyErr_ExceptionMatches(PyExc_ValueError) ||
       PyErr_ExceptionMatches(PyExc_OverflowError)) {
     PyErr_Clear();

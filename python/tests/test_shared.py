@@ -367,4 +367,4 @@ def test_python_attaches_an_array_made_by_the_cli(name):
     assert shared.attach(name)[2, 3] == -5
     r = subprocess.run([exe, "shm", "create", "shm://" + name, "--shape", "1"],
                        capture_output=True, text=True)
-    assert r.returncode == 1 and "already exists" in r.stderr
+    assert r.returncode == 2 and "already exists" in r.stderr
