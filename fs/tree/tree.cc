@@ -46,11 +46,11 @@ Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
       return n;
     }
     // A single-file mount: the root is the current version's collection.
-    std::shared_lock lock(mu_);
+    std::shared_lock lock(slots_.mutex());
     n.id.slot = slots_[0].entries[0].slot;
     n.hold = slots_[n.id.slot].src;
   } else {
-    n.hold = SourceAt(id.slot);
+    n.hold = slots_.At(id.slot);
   }
   if (!n.hold) return Status::IOError("the source was replaced", ESTALE);
   n.src = n.hold.get();
@@ -207,7 +207,7 @@ Result<NodeAttr> Tree::GetAttr(uint64_t ino) const {
 }
 
 uint64_t Tree::InoOf(const NodeId& id, bool count_lookup) {
-  if (count_lookup) Count(id.slot, 1);
+  if (count_lookup) slots_.Count(id.slot, 1);
   if (uint64_t ino = EncodeCompact(id)) return ino;
   return count_lookup ? table_.Acquire(id) : table_.Peek(id);
 }
@@ -243,15 +243,15 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
       {
         // Pinned under the lock, so a concurrent replacement cannot release
         // the version between finding it and counting this lookup.
-        std::shared_lock lock(mu_);
+        std::shared_lock lock(slots_.mutex());
         for (const Entry& e : slots_[dir_slot].entries) {
           if (e.name == name) child.slot = e.slot;
         }
-        if (child.slot != 0) Count(child.slot, 1);
+        if (child.slot != 0) slots_.Count(child.slot, 1);
       }
       if (child.slot == 0) return Status::NotFound(std::string(name));
       Result<NodeAttr> a = ChildAttr(parent, child, nullptr, true);
-      Count(child.slot, -1);
+      slots_.Count(child.slot, -1);
       return a;
     }
     case Node::Kind::kCollection: {

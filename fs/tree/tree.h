@@ -44,6 +44,8 @@
 #include "mapfs/status.h"
 #include "node_id.h"
 #include "render_cache.h"
+#include "source_version.h"
+#include "version_slots.h"
 
 namespace mapfs::fs {
 
@@ -159,11 +161,11 @@ class Tree {
   // that a replacement does not unmap it under the caller.
   std::shared_ptr<const Segment> segment(std::string_view path) const;
 
-  // Defined in tree_internal.h; named here for the helpers of tree*.cc.
-  struct Source;
+  // Source versions and directory entries (source_version.h); the node
+  // kind is defined in tree_internal.h, for the helpers of tree*.cc.
+  using Source = SourceVersion;
+  using Entry = DirEntry;
   struct Node;
-  struct Slot;
-  struct Entry;
 
  private:
   Tree();
@@ -174,20 +176,16 @@ class Tree {
                   const std::string& where);
   Status ScanDirectory(uint32_t dir_slot, const std::string& dir);
   std::shared_ptr<const Source> OpenMember(const std::string& dir, const std::string& file) const;
-  // A free slot now holding `src`; 0 if every slot is taken.
+  // A free slot now holding `src` (which may make the tree live); 0 if
+  // every slot is taken.
   uint32_t Install(std::shared_ptr<const Source> src);
-  std::shared_ptr<const Source> SourceAt(uint32_t slot) const;
   uint64_t DirIno(uint32_t dir_slot) const;
   // Adds to `out` the files of the collection `shown` was showing (version
   // `old`), so that the kernel drops them at their last close.
   void ForgetCollectionFiles(const Entry& shown, const Source* old,
                              std::vector<Invalidation>* out) const;
-  // Frees `slot` now, or once the kernel forgets its last inode number.
-  void RetireLocked(uint32_t slot);
-  // Adds `lookups` (negative: forgets) to the kernel's count for `slot`.
-  void Count(uint32_t slot, int64_t lookups);
   // Calls visit(slot, const Slot&) for the mount root and each directory
-  // source; the caller holds mu_.
+  // source; the caller holds slots_.mutex().
   template <typename F>
   void ForEachDirectoryLocked(F&& visit) const;
 
@@ -213,10 +211,8 @@ class Tree {
   timespec root_mtime_{};
   std::unique_ptr<RenderCache> cache_;
   InodeTable table_;
-  // Guards slots' `src` and `retired`, and every directory's entries.
-  mutable std::shared_mutex mu_;
-  std::unique_ptr<Slot[]> slots_;  // kMaxSlots; 0 is the mount root
-  uint32_t next_slot_ = 0;          // the last slot Install gave
+  // The versions served and every directory's entries; 0 is the mount root.
+  VersionSlots slots_;
   bool opened_ = false;             // Open is done: new files are replacements
 };
 

@@ -23,61 +23,6 @@ namespace mapfs::fs {
 constexpr std::string_view kCollectionFiles[] = {"@info", "@schema", "@segment"};
 constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmentFile};
 
-// Identifies the file a version was opened from, to tell a replacement
-// (rename, rewrite) from an event that changed nothing.
-struct FileStamp {
-  dev_t dev = 0;
-  ino_t ino = 0;
-  off_t size = 0;
-  timespec mtime{};
-  bool operator==(const FileStamp& o) const {
-    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
-           mtime.tv_nsec == o.mtime.tv_nsec;
-  }
-};
-
-// One version of one source: immutable once opened, shared by the nodes
-// being served from it.
-struct Tree::Source {
-  std::string name;  // the entry's name in its directory
-  std::string path;
-  Status status;     // why the segment failed to open
-  std::unique_ptr<Segment> seg;
-  std::string schema_yaml;
-  std::string info_json;
-  timespec mtime{};
-  FileStamp stamp;
-  uint64_t generation = 0;  // unique per version: keys of the render cache
-  // A directory source: its members are the entries of its slot.
-  bool is_directory = false;
-  // A shared-array source is one file, `name` (already `<stem>.npy`): the
-  // .npy header, then the data read live from `array`, a read-only
-  // attachment (null when attaching failed; `status` says why).
-  bool is_array = false;
-  std::unique_ptr<SharedArray> array;
-  std::string npy_header;
-};
-
-// A name in a directory of the tree (the mount root, a directory source)
-// and the slot of the version it currently shows.
-struct Tree::Entry {
-  std::string name;
-  std::string path;   // what it shows: a file, directory or array URI
-  std::string where;  // error prefix from the mount configuration, or ""
-  uint32_t slot = 0;
-};
-
-// A slot holds one version of a source (inode numbers carry the slot), and
-// for directories their entries. Slot 0 is the mount root: its entries are
-// the root's, or the single entry a single-file mount shows as the root.
-struct Tree::Slot {
-  std::shared_ptr<const Source> src;  // null: free (and for slot 0)
-  std::vector<Entry> entries;         // directories
-  std::string dir_path;               // directories backed by a directory on disk
-  bool retired = false;               // replaced; freed once `lookups` is 0
-  std::atomic<int64_t> lookups{0};    // kernel lookups of this slot's inode numbers
-};
-
 struct Tree::Node {
   enum class Kind {
     kMountRoot, kDirectory, kCollection, kSchema, kInfo, kSegment, kKeyDir, kValue, kJson,
