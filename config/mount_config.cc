@@ -100,18 +100,9 @@ Result<YAML::Node> Loader::ParseDocument() const {
 
 Result<MountConfig> Loader::Load() {
   MAPFS_ASSIGN_OR_RETURN(YAML::Node root, ParseDocument());
-  if (!root.IsMap()) return ErrorAt(root, "expected a mapping with 'mounts'");
-  std::optional<YAML::Node> mounts_key;
-  YAML::Node mounts;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    MAPFS_ASSIGN_OR_RETURN(std::string key, KeyName(it->first, "a key"));
-    if (key != "mounts") return ErrorAt(it->first, "unknown key '" + key + "' (expected mounts)");
-    if (mounts_key) return ErrorAt(it->first, "duplicate key 'mounts'");
-    mounts_key = it->first;
-    mounts.reset(it->second);
-  }
-  if (!mounts_key) return ErrorAt(root, "missing 'mounts'");
-  if (mounts.IsNull()) return ErrorAt(*mounts_key, "'mounts' is empty");
+  MAPFS_ASSIGN_OR_RETURN(yaml_util::TopKey top, yaml_util::ReadTopKey(filename_, root, "mounts"));
+  const YAML::Node& mounts = top.value;
+  if (mounts.IsNull()) return ErrorAt(top.key, "'mounts' is empty");
   if (!mounts.IsMap()) {
     return ErrorAt(mounts, "'mounts' must be a mapping of mount names to definitions");
   }

@@ -35,6 +35,7 @@
 #include <functional>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -184,6 +185,18 @@ class Tree {
   // `old`), so that the kernel drops them at their last close.
   void ForgetCollectionFiles(const Entry& shown, const Source* old,
                              std::vector<Invalidation>* out) const;
+  // The steps of Refresh: where a changed path shows in the tree, removing
+  // a member whose file is gone, opening the new version of a path, and
+  // serving it in place of the old one (or as a new member).
+  struct Candidate;
+  std::vector<Candidate> CandidatesFor(const std::string& dir, const std::string& path) const;
+  void RemoveMember(const Candidate& c, const std::string& path, const Source* old,
+                    std::vector<Invalidation>* out);
+  std::shared_ptr<const Source> OpenReplacement(const Candidate& c, const std::string& dir,
+                                                const std::string& name, const Source* old) const;
+  void ServeReplacement(const Candidate& c, const std::string& path,
+                        std::shared_ptr<const Source> fresh, const Source* old,
+                        std::vector<Invalidation>* out);
   // Calls visit(slot, const Slot&) for the mount root and each directory
   // source; the caller holds slots_.mutex().
   template <typename F>
@@ -191,10 +204,23 @@ class Tree {
 
   Result<Node> Resolve(uint64_t ino) const;
   Result<Node> ResolveId(const NodeId& id) const;
+  // The steps of ResolveId. PinVersion holds the version `n->id.slot`
+  // names (the current one for a single-file mount's root); the others fill
+  // in a node of a directory source, a shared array or a collection's own
+  // files; the record an entry or record id names (nullopt when `n` is
+  // complete without one: a multimap key directory or its @json); and the
+  // value the steps lead to inside that record.
+  Status PinVersion(Node* n) const;
+  Status ResolveSourceFile(Node* n) const;
+  Result<std::optional<std::string_view>> ResolveRecord(Node* n) const;
+  Status ResolveValue(Node* n, std::string_view record) const;
   Result<NodeAttr> AttrOf(const Node& node) const;
   Result<NodeAttr> ChildAttr(const Node& parent, const NodeId& child_id, const View* child,
                              bool count_lookup);
   uint64_t InoOf(const NodeId& id, bool count_lookup);
+  // Lookup in the mount root or a directory source, and in a collection.
+  Result<NodeAttr> LookupEntry(const Node& parent, std::string_view name);
+  Result<NodeAttr> LookupInCollection(const Node& parent, std::string_view name);
   Result<std::shared_ptr<const std::string>> JsonOf(const Node& node) const;
   // The file name of index entry `ordinal` of a keyed collection.
   Result<std::string> EntryName(const Source& src, uint64_t ordinal, std::string_view key) const;

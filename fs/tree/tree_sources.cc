@@ -319,59 +319,116 @@ void Tree::ForgetCollectionFiles(const Entry& shown, const Source* old,
   for (std::string_view file : kCollectionFiles) out->push_back({dir, std::string(file)});
 }
 
+// What a changed path is in the tree: an entry showing it (in directory
+// `dir_slot`), or a new member of a directory source.
+struct Tree::Candidate {
+  uint32_t dir_slot;
+  bool member;  // of a directory source (may appear or disappear)
+  std::optional<Entry> entry;
+};
+
+std::vector<Tree::Candidate> Tree::CandidatesFor(const std::string& dir,
+                                                 const std::string& path) const {
+  std::vector<Candidate> found;
+  std::shared_lock lock(slots_.mutex());
+  ForEachDirectoryLocked([&](uint32_t i, const VersionSlots::Slot& s) {
+    const bool member = !s.dir_path.empty() && s.dir_path == dir;
+    bool shown = false;
+    for (const Entry& e : s.entries) {
+      if (e.path != path) continue;
+      shown = true;
+      const Source* src = slots_[e.slot].src.get();
+      if (src != nullptr && !src->is_directory) found.push_back({i, member, e});
+    }
+    if (member && !shown) found.push_back({i, true, std::nullopt});
+  });
+  return found;
+}
+
+void Tree::RemoveMember(const Candidate& c, const std::string& path, const Source* old,
+                        std::vector<Invalidation>* out) {
+  {
+    std::unique_lock lock(slots_.mutex());
+    std::vector<Entry>& entries = slots_[c.dir_slot].entries;
+    std::erase_if(entries, [&](const Entry& e) { return e.slot == c.entry->slot; });
+    slots_.RetireLocked(c.entry->slot);
+  }
+  LogInfo("%s: removed from the mount", path.c_str());
+  ForgetCollectionFiles(*c.entry, old, out);
+  out->push_back({DirIno(c.dir_slot), c.entry->name});
+}
+
+std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
+                                                          const std::string& dir,
+                                                          const std::string& name,
+                                                          const Source* old) const {
+  const std::string path = JoinPath(dir, name);
+  if (c.member) return OpenMember(dir, name);  // null: not a segment or array file
+  if (old && old->is_array) {
+    Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
+    if (!uri.ok()) return nullptr;
+    auto array = OpenArray(*uri);
+    array->name = old->name;
+    return array;
+  }
+  return OpenSegmentSource(c.entry->name, path, /*verify=*/true);
+}
+
+void Tree::ServeReplacement(const Candidate& c, const std::string& path,
+                            std::shared_ptr<const Source> fresh, const Source* old,
+                            std::vector<Invalidation>* out) {
+  const std::string shown_name = c.entry ? c.entry->name : fresh->name;
+  if (!c.entry) {
+    std::shared_lock lock(slots_.mutex());
+    for (const Entry& e : slots_[c.dir_slot].entries) {
+      if (e.name == shown_name) return;  // the name belongs to another file
+    }
+  }
+  const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
+  const uint32_t slot = Install(std::move(fresh));
+  if (slot == 0) {
+    LogError("%s: replacement refused: every version slot is held by open files; still "
+             "serving the previous version", path.c_str());
+    return;
+  }
+  {
+    std::unique_lock lock(slots_.mutex());
+    std::vector<Entry>& entries = slots_[c.dir_slot].entries;
+    if (c.entry) {
+      for (Entry& e : entries) {
+        if (e.slot == c.entry->slot) e.slot = slot;
+      }
+      slots_.RetireLocked(c.entry->slot);
+    } else {
+      entries.push_back(Entry{shown_name, path, "", slot});
+    }
+  }
+  if (c.entry) {
+    LogInfo("%s: serving the new version (%llu records)", path.c_str(),
+            static_cast<unsigned long long>(records));
+    ForgetCollectionFiles(*c.entry, old, out);
+  } else {
+    LogInfo("%s: added to the mount as %s", path.c_str(), shown_name.c_str());
+  }
+  // A single-file mount's root keeps its inode number; its children are
+  // volatile entries (NodeAttr), so only the root itself is named.
+  out->push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
+}
+
 std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::string& name) {
   const std::string path = JoinPath(dir, name);
-  // What `path` is in the tree: entries showing it, and directory sources
-  // it may join.
-  struct Candidate {
-    uint32_t dir_slot;
-    bool member;          // of a directory source (may appear or disappear)
-    std::optional<Entry> entry;
-  };
-  std::vector<Candidate> found;
-  {
-    std::shared_lock lock(slots_.mutex());
-    ForEachDirectoryLocked([&](uint32_t i, const VersionSlots::Slot& s) {
-      const bool member = !s.dir_path.empty() && s.dir_path == dir;
-      bool shown = false;
-      for (const Entry& e : s.entries) {
-        if (e.path != path) continue;
-        shown = true;
-        const Source* src = slots_[e.slot].src.get();
-        if (src != nullptr && !src->is_directory) found.push_back({i, member, e});
-      }
-      if (member && !shown) found.push_back({i, true, std::nullopt});
-    });
-  }
   std::vector<Invalidation> out;
-  for (const Candidate& c : found) {
+  for (const Candidate& c : CandidatesFor(dir, path)) {
     std::shared_ptr<const Source> old = c.entry ? slots_.At(c.entry->slot) : nullptr;
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
-      if (!c.member || !c.entry) continue;  // a mount's own source stays until replaced
-      std::unique_lock lock(slots_.mutex());
-      std::vector<Entry>& entries = slots_[c.dir_slot].entries;
-      std::erase_if(entries, [&](const Entry& e) { return e.slot == c.entry->slot; });
-      slots_.RetireLocked(c.entry->slot);
-      LogInfo("%s: removed from the mount", path.c_str());
-      ForgetCollectionFiles(*c.entry, old.get(), &out);
-      out.push_back({DirIno(c.dir_slot), c.entry->name});
+      // A mount's own source stays until replaced; a member goes.
+      if (c.member && c.entry) RemoveMember(c, path, old.get(), &out);
       continue;
     }
     if (old && old->stamp == StampOf(st)) continue;  // nothing changed
-    std::shared_ptr<const Source> fresh;
-    if (c.member) {
-      fresh = OpenMember(dir, name);
-      if (!fresh) continue;  // not a segment or array file
-    } else if (old && old->is_array) {
-      Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
-      if (!uri.ok()) continue;
-      auto array = OpenArray(*uri);
-      array->name = old->name;
-      fresh = std::move(array);
-    } else {
-      fresh = OpenSegmentSource(c.entry->name, path, /*verify=*/true);
-    }
+    std::shared_ptr<const Source> fresh = OpenReplacement(c, dir, name, old.get());
+    if (!fresh) continue;
     if (!fresh->status.ok()) {
       std::string_view why = fresh->status.message();
       if (why.starts_with(path + ": ")) why.remove_prefix(path.size() + 2);
@@ -379,42 +436,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
                why.data(), old ? "still serving the previous version" : "not shown");
       continue;
     }
-    const std::string shown_name = c.entry ? c.entry->name : fresh->name;
-    if (!c.entry) {
-      std::shared_lock lock(slots_.mutex());
-      bool taken = false;
-      for (const Entry& e : slots_[c.dir_slot].entries) taken = taken || e.name == shown_name;
-      if (taken) continue;  // the name belongs to another file
-    }
-    const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
-    const uint32_t slot = Install(std::move(fresh));
-    if (slot == 0) {
-      LogError("%s: replacement refused: every version slot is held by open files; still "
-               "serving the previous version", path.c_str());
-      continue;
-    }
-    {
-      std::unique_lock lock(slots_.mutex());
-      std::vector<Entry>& entries = slots_[c.dir_slot].entries;
-      if (c.entry) {
-        for (Entry& e : entries) {
-          if (e.slot == c.entry->slot) e.slot = slot;
-        }
-        slots_.RetireLocked(c.entry->slot);
-      } else {
-        entries.push_back(Entry{shown_name, path, "", slot});
-      }
-    }
-    if (c.entry) {
-      LogInfo("%s: serving the new version (%llu records)", path.c_str(),
-              static_cast<unsigned long long>(records));
-    } else {
-      LogInfo("%s: added to the mount as %s", path.c_str(), shown_name.c_str());
-    }
-    if (c.entry) ForgetCollectionFiles(*c.entry, old.get(), &out);
-    // A single-file mount's root keeps its inode number; its children are
-    // volatile entries (NodeAttr), so only the root itself is named.
-    out.push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
+    ServeReplacement(c, path, std::move(fresh), old.get(), &out);
   }
   return out;
 }
