@@ -1,4 +1,4 @@
-// `mapfs build`: JSONL records + a schema YAML -> one segment file (design §3).
+// `mapfs build`: JSONL records + a schema YAML -> one segment file (docs/building.md).
 // Bad input stops the build with "FILE:LINE: reason" and leaves no output.
 #include <unistd.h>
 

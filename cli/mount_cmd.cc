@@ -1,7 +1,7 @@
 // `mapfs mount SOURCE MOUNTPOINT [-o opts] [-f]` and
 // `mapfs mount --config mounts.yaml [NAME...] [-f]`: show segments (and
-// shared arrays, as .npy files) as read-only directory trees (design §4 and
-// §5, docs/layout.md, docs/mounts.md). Thin: options are parsed by
+// shared arrays, as .npy files) as read-only directory trees (docs/layout.md,
+// docs/mounts.md). Thin: options are parsed by
 // config's mount_options and mount_config, the work is fs/fuse's mount. main.cc
 // turns the mount helper's form `mapfs SOURCE MOUNTPOINT -o opts` (what
 // mount(8) runs for `-t fuse.mapfs`) into the first form.

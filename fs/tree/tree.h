@@ -1,4 +1,4 @@
-// Tree: what a mount shows (design §4, docs/layout.md) as a model of inode
+// Tree: what a mount shows (docs/layout.md) as a model of inode
 // numbers, names, attributes and contents over one or more segments — with
 // no FUSE in it, so it is tested directly.
 //

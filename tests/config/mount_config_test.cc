@@ -1,4 +1,4 @@
-// Tests for the mount configuration loader (design §5, docs/mounts.md): the
+// Tests for the mount configuration loader (docs/mounts.md): the
 // grammar and defaults, path resolution, every error at its exact
 // FILE:LINE:COL, and SelectMounts.
 #include "mapfs/mount_config.h"

@@ -1,4 +1,4 @@
-// The tree model of a mount (design §4) over real segments built in a temp
+// The tree model of a mount (docs/layout.md) over real segments built in a temp
 // dir: names, sizes, contents, listings and their offsets, and corruption.
 #include "tree.h"
 

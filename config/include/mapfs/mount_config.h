@@ -1,4 +1,4 @@
-// Loading the mount configuration YAML (design §5, docs/mounts.md): which
+// Loading the mount configuration YAML (docs/mounts.md): which
 // sources each mount shows, where, and with which FUSE options.
 //
 // The loader checks the whole file before returning, so a caller that mounts
