@@ -173,7 +173,8 @@ void Register(CLI::App& app) {
                 "Stay in the foreground (default: return once every mount is ready)");
   cmd->add_flag("-d,--debug", args->debug,
                 "Log every FUSE request and debug messages (implies -f)");
-  cmd->add_option("--threads", args->threads, "Worker threads (default 2; 1 = single-threaded)");
+  cmd->add_option("--threads", args->threads,
+                  "Worker threads of every mount, 1..256 (default 2; 1 = single-threaded)");
   cmd->add_option("--log-level", args->log_level,
                   "debug, info (default), warn or error; errors and reloads are logged to "
                   "standard error, and to syslog once detached");

@@ -371,7 +371,8 @@ def test_mount_errors_are_clear(mapfs_bin, tmp_path):
              ([str(seg), str(seg)], "not a directory"),
              ([str(seg), str(tmp_path / "nowhere")], "nowhere"),
              ([str(seg), str(mnt), "-o", "threads=0"], "threads=0"),
-             ([str(seg), str(mnt), "-o", "bogus"], "bogus")]
+             ([str(seg), str(mnt), "-o", "bogus"], "bogus"),
+             ([str(seg), str(mnt), "--threads", "257"], "--threads: 'threads' must be")]
     try:
         for args, needle in cases:
             r = subprocess.run([mapfs_bin, "mount", *args], capture_output=True, timeout=30)
