@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Filesystem comparison (design §8): the same records as a tree of files on
+"""Filesystem comparison (docs/performance.md): the same records as a tree of files on
 tmpfs (the kernel's own speed), as a squashfs image under squashfuse_ll (the
 fastest read-only FUSE image), and as one segment mounted by mapfs.
 

@@ -1,5 +1,5 @@
 // Throughput of JSONL record input (target: >= 300k records/s for a typical
-// 8-field record, design §8) and of the text formatters on the render path.
+// 8-field record, docs/performance.md) and of the text formatters on the render path.
 //
 //   build/bench/json_input_bench --benchmark_repetitions=5 --benchmark_report_aggregates_only
 #include <benchmark/benchmark.h>

@@ -2,7 +2,7 @@
 // latency against one dependent DRAM load and against LMDB over the same
 // records and keys; build rate from C++ values and from JSONL; builder peak
 // RSS; index bytes per key; file sizes. Ends with a table of ratios against
-// the design §8 targets.
+// the targets of docs/performance.md.
 //
 //   segment_bench [--sizes=1000000,10000000] [--dir=/tmp] [google benchmark flags]
 #include <benchmark/benchmark.h>
@@ -256,7 +256,7 @@ double Median(std::vector<double> v) {
 
 void PrintSummary() {
   std::printf("\n== segment summary (medians of repetitions; CPU time of the measuring thread or "
-              "building process; targets from design §8) ==\n");
+              "building process; targets from docs/performance.md) ==\n");
   for (const auto& rp : g_runs) {
     const SizeRun& r = *rp;
     const double dram = Median(g_ns["dram/" + std::to_string(r.n)]);

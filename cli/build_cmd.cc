@@ -1,6 +1,7 @@
 // `mapfs build`: JSONL records + a schema YAML -> one segment file
-// (docs/cli.md). Bad input stops the build with "FILE:LINE: reason" and
-// leaves no output; a finished build prints a one-line summary on stderr.
+// (docs/building.md, docs/cli.md). Bad input stops the build with
+// "FILE:LINE: reason" and leaves no output; a finished build prints a
+// one-line summary on stderr.
 #include <unistd.h>
 
 #include <chrono>

@@ -1,8 +1,8 @@
 // `mapfs mount SOURCE MOUNTPOINT [-o opts] [-f]` and
 // `mapfs mount --config mounts.yaml [NAME...] [-f]`: show segments (and
-// shared arrays, as .npy files) as read-only directory trees (design §4 and
-// §5, docs/layout.md, docs/mounts.md). Thin: options are parsed by
-// fs/mount_options and config/mount_config, the work is fs/mount's. main.cc
+// shared arrays, as .npy files) as read-only directory trees (docs/layout.md,
+// docs/mounts.md). Thin: options are parsed by
+// config's mount_options and mount_config, the work is fs/fuse's mount. main.cc
 // turns the mount helper's form `mapfs SOURCE MOUNTPOINT -o opts` (what
 // mount(8) runs for `-t fuse.mapfs`) into the first form.
 #include <memory>
@@ -13,8 +13,8 @@
 #include "command.h"
 #include "log.h"
 #include "mapfs/mount_config.h"
+#include "mapfs/mount_options.h"
 #include "mount.h"
-#include "mount_options.h"
 #include "tree.h"
 
 namespace mapfs::cli {
@@ -26,7 +26,7 @@ struct MountArgs {
   std::vector<std::string> options;
   bool foreground = false;
   bool debug = false;
-  unsigned threads = 0;
+  std::string threads;  // empty: each mount's own
   std::string log_level;
 };
 
@@ -36,25 +36,25 @@ constexpr int kUsageError = 2;
 constexpr int kMountError = 1;
 
 // The daemon-wide settings of the command line over one mount's options.
-void ApplyCommandLine(const MountArgs& args, fs::MountOptions* opts) {
+// --threads is checked like the option of the same name.
+Status ApplyCommandLine(const MountArgs& args, MountOptions* opts) {
   opts->debug = opts->debug || args.debug;
-  // Debug output goes to standard error, which a detached daemon has not.
-  opts->foreground = opts->foreground || args.foreground || opts->debug;
-  if (args.threads > 0) opts->threads = args.threads;
+  if (!args.threads.empty()) {
+    Status st = SetMountOption("threads", args.threads, opts);
+    if (!st.ok()) return Status::InvalidArgument("--threads: " + std::string(st.message()));
+  }
+  return Status::OK();
 }
 
-// A mounts.yaml mount's options in the form the filesystem takes.
-fs::MountOptions FromConfig(const MountOptions& c) {
-  fs::MountOptions o;
-  o.allow_other = c.allow_other;
-  o.default_permissions = c.default_permissions;
-  o.debug = c.debug;
-  o.uid = c.uid;
-  o.gid = c.gid;
-  if (c.mode) o.file_mode = static_cast<mode_t>(*c.mode);
-  o.cache_timeout = c.cache_timeout;
-  o.threads = static_cast<unsigned>(c.threads);
-  return o;
+// Debug output goes to standard error, which a detached daemon has not.
+bool Foreground(const MountArgs& args, const MountOptions& opts) {
+  return args.foreground || opts.debug;
+}
+
+fs::TreeOptions TreeOptionsOf(const MountOptions& opts) {
+  fs::TreeOptions t;
+  t.render_cache_bytes = size_t{opts.render_cache_mb} << 20;
+  return t;
 }
 
 int MountFromConfig(const MountArgs& args) {
@@ -75,11 +75,12 @@ int MountFromConfig(const MountArgs& args) {
       sources.push_back(fs::TreeSource{s.name, path, s.where});
     }
     fs::MountRequest r;
-    r.options = FromConfig(spec.options);
-    ApplyCommandLine(args, &r.options);
-    fs::TreeOptions tree_options;
-    tree_options.render_cache_bytes = r.options.render_cache_bytes;
-    Result<std::unique_ptr<fs::Tree>> tree = fs::Tree::Open(sources, tree_options);
+    r.options = spec.options;
+    if (Status st = ApplyCommandLine(args, &r.options); !st.ok()) {
+      Fail(st);
+      return kUsageError;
+    }
+    Result<std::unique_ptr<fs::Tree>> tree = fs::Tree::Open(sources, TreeOptionsOf(r.options));
     if (!tree.ok()) {
       Fail(tree.status());
       return kMountError;
@@ -91,7 +92,7 @@ int MountFromConfig(const MountArgs& args) {
   }
   // Any mount asking for debug output keeps the daemon in the foreground.
   for (const fs::MountRequest& r : requests) {
-    if (r.options.debug) requests[0].options.foreground = true;
+    if (Foreground(args, r.options)) requests[0].foreground = true;
   }
   Status st = fs::RunMounts(std::move(requests));
   if (!st.ok()) {
@@ -111,9 +112,9 @@ int RunMountCommand(const MountArgs& args) {
     }
     level = *parsed;
   }
-  fs::MountOptions opts;
+  MountOptions opts;
   for (const std::string& list : args.options) {
-    Status st = fs::ParseMountOptions(list, &opts);
+    Status st = ParseMountOptionList(list, &opts);
     if (!st.ok()) {
       Fail(st);
       return kUsageError;
@@ -135,8 +136,11 @@ int RunMountCommand(const MountArgs& args) {
     Fail("mount takes SOURCE MOUNTPOINT, or --config FILE [NAME...]");
     return kUsageError;
   }
-  ApplyCommandLine(args, &opts);
-  Status st = fs::RunMount(args.positional[0], args.positional[1], opts);
+  if (Status st = ApplyCommandLine(args, &opts); !st.ok()) {
+    Fail(st);
+    return kUsageError;
+  }
+  Status st = fs::RunMount(args.positional[0], args.positional[1], opts, Foreground(args, opts));
   if (!st.ok()) {
     Fail(st);
     return kMountError;
@@ -159,15 +163,18 @@ void Register(CLI::App& app) {
                   "Mount configuration YAML (docs/mounts.md); every mount in it, or the NAMEs")
 ;
   cmd->add_option("-o", args->options,
-                  "Mount options, comma-separated: allow_other, default_permissions, uid=N, "
-                  "gid=N, mode=0444, cache_timeout=S, threads=N, open, debug, ro; rw and the "
-                  "mount(8) generic options are accepted and ignored (mounts are read-only)")
+                  "Mount options, comma-separated (docs/mounts.md): allow_other, "
+                  "default_permissions, uid=N, gid=N, mode=0444 (at most 0777), "
+                  "cache_timeout=S, threads=N (1..256), render_cache_mb=N, open, exec (default "
+                  "noexec), debug, ro; rw and the mount(8) generic options are accepted and "
+                  "ignored (mounts are read-only)")
       ->allow_extra_args(false);
   cmd->add_flag("-f,--foreground", args->foreground,
                 "Stay in the foreground (default: return once every mount is ready)");
   cmd->add_flag("-d,--debug", args->debug,
                 "Log every FUSE request and debug messages (implies -f)");
-  cmd->add_option("--threads", args->threads, "Worker threads (default 2; 1 = single-threaded)");
+  cmd->add_option("--threads", args->threads,
+                  "Worker threads of every mount, 1..256 (default 2; 1 = single-threaded)");
   cmd->add_option("--log-level", args->log_level,
                   "debug, info (default), warn or error; errors and reloads are logged to "
                   "standard error, and to syslog once detached");

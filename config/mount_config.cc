@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "mapfs/file_util.h"
+#include "mapfs/mount_options.h"
 #include "yaml_util.h"
 #include "mapfs/shared_array.h"
 
@@ -25,61 +26,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-constexpr int kMaxThreads = 64;
-constexpr uint32_t kMaxMode = 07777;
-// (uid_t)-1 means "no change" to chown(2) and friends, so it is no real id.
-constexpr uint64_t kMaxId = 0xfffffffe;
 constexpr size_t kNameMax = 255;  // NAME_MAX on Linux
-
-// The value checks below know no positions; the loader prefixes them.
-Result<bool> ParseBool(const std::string& key, const std::string& text) {
-  if (text == "true" || text == "True" || text == "TRUE") return true;
-  if (text == "false" || text == "False" || text == "FALSE") return false;
-  return Status::InvalidArgument("'" + key + "' must be true or false, got '" + text + "'");
-}
-
-// A decimal integer in [lo, hi]; `range` says which in the message.
-Result<uint64_t> ParseUint(const std::string& key, const std::string& text, uint64_t lo,
-                           uint64_t hi, const std::string& range) {
-  uint64_t v = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  bool digits_only = !text.empty() && text[0] != '+' && text[0] != '-';
-  if (!digits_only || ec != std::errc() || ptr != end || v < lo || v > hi) {
-    return Status::InvalidArgument("'" + key + "' must be " + range + ", got '" + text + "'");
-  }
-  return v;
-}
-
-// Octal permission bits: "0444", "444", "0o444" (the text, quoted or not:
-// YAML 1.1 would read an unquoted 0444 as octal, YAML 1.2 as decimal 444,
-// and either way the user meant chmod's octal).
-Result<uint32_t> ParseMode(const std::string& text) {
-  std::string_view digits = text;
-  if (digits.starts_with("0o") || digits.starts_with("0O")) digits.remove_prefix(2);
-  uint32_t v = 0;
-  const char* end = digits.data() + digits.size();
-  auto [ptr, ec] = std::from_chars(digits.data(), end, v, 8);
-  if (digits.empty() || digits[0] == '+' || digits[0] == '-' || ec != std::errc() || ptr != end ||
-      v > kMaxMode) {
-    return Status::InvalidArgument(
-        "'mode' must be octal permission bits from 0 to 07777 "
-        "(such as \"0444\"), got '" +
-        text + "'");
-  }
-  return v;
-}
-
-Result<double> ParseSeconds(const std::string& key, const std::string& text) {
-  double v = 0;
-  const char* end = text.data() + text.size();
-  auto [ptr, ec] = std::from_chars(text.data(), end, v);
-  if (text.empty() || ec != std::errc() || ptr != end || !std::isfinite(v) || v < 0) {
-    return Status::InvalidArgument("'" + key + "' must be a non-negative number of seconds, got '" +
-                                   text + "'");
-  }
-  return v == 0 ? 0.0 : v;  // no -0
-}
 
 // Why `name` cannot be the name of an entry in the mount, or OK.
 Status CheckSourceName(const std::string& name) {
@@ -153,18 +100,9 @@ Result<YAML::Node> Loader::ParseDocument() const {
 
 Result<MountConfig> Loader::Load() {
   MAPFS_ASSIGN_OR_RETURN(YAML::Node root, ParseDocument());
-  if (!root.IsMap()) return ErrorAt(root, "expected a mapping with 'mounts'");
-  std::optional<YAML::Node> mounts_key;
-  YAML::Node mounts;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    MAPFS_ASSIGN_OR_RETURN(std::string key, KeyName(it->first, "a key"));
-    if (key != "mounts") return ErrorAt(it->first, "unknown key '" + key + "' (expected mounts)");
-    if (mounts_key) return ErrorAt(it->first, "duplicate key 'mounts'");
-    mounts_key = it->first;
-    mounts.reset(it->second);
-  }
-  if (!mounts_key) return ErrorAt(root, "missing 'mounts'");
-  if (mounts.IsNull()) return ErrorAt(*mounts_key, "'mounts' is empty");
+  MAPFS_ASSIGN_OR_RETURN(yaml_util::TopKey top, yaml_util::ReadTopKey(filename_, root, "mounts"));
+  const YAML::Node& mounts = top.value;
+  if (mounts.IsNull()) return ErrorAt(top.key, "'mounts' is empty");
   if (!mounts.IsMap()) {
     return ErrorAt(mounts, "'mounts' must be a mapping of mount names to definitions");
   }
@@ -280,42 +218,12 @@ Status Loader::ReadOptions(MountOptions* options, const YAML::Node& node) {
     }
     seen.push_back(name);
     YAML::Node key = it->first, value = it->second;  // copies: `it->` yields a temporary
-    auto text = [&](const std::string& what) { return ScalarText(key, value, what); };
-    // Each check's message is prefixed with the value's position.
-    auto at_value = [&](const Status& s) { return ErrorAt(value, s.message()); };
-    if (name == "allow_other" || name == "default_permissions" || name == "debug") {
-      MAPFS_ASSIGN_OR_RETURN(std::string t, text("true or false"));
-      Result<bool> b = ParseBool(name, t);
-      if (!b.ok()) return at_value(b.status());
-      bool* field = name == "allow_other"           ? &options->allow_other
-                    : name == "default_permissions" ? &options->default_permissions
-                                                    : &options->debug;
-      *field = *b;
-    } else if (name == "uid" || name == "gid") {
-      MAPFS_ASSIGN_OR_RETURN(std::string t, text("a non-negative integer"));
-      Result<uint64_t> id = ParseUint(name, t, 0, kMaxId, "an integer from 0 to 4294967294");
-      if (!id.ok()) return at_value(id.status());
-      (name == "uid" ? options->uid : options->gid) = static_cast<uint32_t>(*id);
-    } else if (name == "mode") {
-      MAPFS_ASSIGN_OR_RETURN(std::string t, text("octal permission bits such as \"0444\""));
-      Result<uint32_t> mode = ParseMode(t);
-      if (!mode.ok()) return at_value(mode.status());
-      options->mode = *mode;
-    } else if (name == "cache_timeout") {
-      MAPFS_ASSIGN_OR_RETURN(std::string t, text("a non-negative number of seconds"));
-      Result<double> seconds = ParseSeconds(name, t);
-      if (!seconds.ok()) return at_value(seconds.status());
-      options->cache_timeout = *seconds;
-    } else if (name == "threads") {
-      MAPFS_ASSIGN_OR_RETURN(std::string t, text("an integer from 1 to 64"));
-      Result<uint64_t> n = ParseUint(name, t, 1, kMaxThreads, "an integer from 1 to 64");
-      if (!n.ok()) return at_value(n.status());
-      options->threads = static_cast<int>(*n);
-    } else {
-      return ErrorAt(key, "unknown option '" + name +
-                              "' (expected allow_other, uid, gid, mode, cache_timeout, "
-                              "threads, default_permissions, debug)");
-    }
+    const std::string_view kind = MountOptionValueKind(name);
+    if (kind.empty()) return ErrorAt(key, SetMountOption(name, "", options).message());
+    MAPFS_ASSIGN_OR_RETURN(std::string text, ScalarText(key, value, std::string(kind)));
+    // The one validator of -o and mounts.yaml; its message gets the value's position.
+    Status st = SetMountOption(name, text, options);
+    if (!st.ok()) return ErrorAt(value, st.message());
   }
   return Status::OK();
 }

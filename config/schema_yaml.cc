@@ -75,16 +75,9 @@ Result<YAML::Node> Loader::ParseDocument() const {
 
 Result<Schema> Loader::Load() {
   MAPFS_ASSIGN_OR_RETURN(YAML::Node root, ParseDocument());
-  if (!root.IsMap()) return ErrorAt(root, "expected a mapping with 'structs'");
-  YAML::Node structs;
-  for (auto it = root.begin(); it != root.end(); ++it) {
-    MAPFS_ASSIGN_OR_RETURN(std::string key, KeyName(it->first, "a key"));
-    if (key != "structs") return ErrorAt(it->first, "unknown key '" + key + "' (expected structs)");
-    if (structs_key_) return ErrorAt(it->first, "duplicate key 'structs'");
-    structs_key_ = it->first;
-    structs.reset(it->second);
-  }
-  if (!structs_key_) return ErrorAt(root, "missing 'structs'");
+  MAPFS_ASSIGN_OR_RETURN(yaml_util::TopKey top, yaml_util::ReadTopKey(filename_, root, "structs"));
+  structs_key_ = top.key;
+  const YAML::Node& structs = top.value;
   MAPFS_RETURN_IF_ERROR(ReadStructs(structs));
   MAPFS_ASSIGN_OR_RETURN(std::vector<StructDef> defs, ResolveTypes());
   MAPFS_RETURN_IF_ERROR(CheckRecursion(defs));

@@ -22,6 +22,25 @@ Status ErrorAt(std::string_view filename, const YAML::Mark& mark, const std::str
   return Status::InvalidArgument(Where(filename, mark, extra_cols) + ": " + msg);
 }
 
+Result<TopKey> ReadTopKey(std::string_view filename, const YAML::Node& root,
+                          const std::string& name) {
+  const std::string quoted = "'" + name + "'";
+  if (!root.IsMap()) return ErrorAt(filename, root.Mark(), "expected a mapping with " + quoted);
+  std::optional<TopKey> found;
+  for (auto it = root.begin(); it != root.end(); ++it) {
+    if (!it->first.IsScalar()) return ErrorAt(filename, it->first.Mark(), "expected a key");
+    const std::string& key = it->first.Scalar();
+    if (key != name) {
+      return ErrorAt(filename, it->first.Mark(),
+                     "unknown key '" + key + "' (expected " + name + ")");
+    }
+    if (found) return ErrorAt(filename, it->first.Mark(), "duplicate key " + quoted);
+    found = TopKey{it->first, it->second};
+  }
+  if (!found) return ErrorAt(filename, root.Mark(), "missing " + quoted);
+  return *std::move(found);
+}
+
 namespace {
 
 // Remembers where a document's root node starts; nothing else of it.

@@ -20,6 +20,17 @@ std::string Where(std::string_view filename, const YAML::Mark& mark, int extra_c
 Status ErrorAt(std::string_view filename, const YAML::Mark& mark, const std::string& msg,
                int extra_cols = 0);
 
+// The top-level mapping of a file that holds one key, `name` (mounts.yaml's
+// `mounts`, a schema's `structs`): that key (for positions) and its value.
+// Errors at their node: a root that is not a mapping, a non-scalar or
+// other key, `name` twice, or no `name` at all.
+struct TopKey {
+  YAML::Node key;
+  YAML::Node value;
+};
+Result<TopKey> ReadTopKey(std::string_view filename, const YAML::Node& root,
+                          const std::string& name);
+
 // The one document of `text`; `empty_message` when there is none, an error at
 // the second document when there are several, and yaml-cpp's syntax errors at
 // their position.

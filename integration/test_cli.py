@@ -1,5 +1,5 @@
 """The segment commands end to end: mapfs build, get, inspect and verify on
-the bundled sample and on bad input (design §3)."""
+the bundled sample and on bad input (docs/building.md)."""
 import json
 import os
 import subprocess

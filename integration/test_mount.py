@@ -7,6 +7,7 @@ import json
 import mmap
 import os
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -318,6 +319,50 @@ def test_background_mount_returns_when_ready_and_unmounts_cleanly(mapfs_bin, tmp
         unmount(mnt)
 
 
+SCRIPT = "#!/bin/sh\necho ran\n"
+
+
+def mount_flags(mountpoint):
+    """The options column of /proc/mounts for `mountpoint`."""
+    with open("/proc/mounts") as f:
+        for line in f:
+            fields = line.split()
+            if fields[1] == str(mountpoint):
+                return set(fields[3].split(","))
+    raise AssertionError(f"{mountpoint} is not in /proc/mounts")
+
+
+def test_a_script_in_a_field_cannot_run_on_a_default_mount(mapfs_bin, tmp_path):
+    seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", [{"id": 1, "name": SCRIPT}])
+    with mounted(mapfs_bin, seg, tmp_path / "mnt", options="mode=0555") as m:
+        script = m.path / "0" / "name"
+        assert read(script) == SCRIPT.encode()
+        assert stat.S_IMODE(os.stat(script).st_mode) == 0o555  # executable bits, yet:
+        assert "noexec" in mount_flags(m.path)
+        with pytest.raises(PermissionError) as e:
+            subprocess.run([str(script)], capture_output=True, timeout=30)
+        assert e.value.errno == errno.EACCES
+
+
+def test_exec_option_allows_running_files(mapfs_bin, tmp_path):
+    seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", [{"id": 1, "name": SCRIPT}])
+    with mounted(mapfs_bin, seg, tmp_path / "mnt", options="mode=0555,exec") as m:
+        assert "noexec" not in mount_flags(m.path)
+        r = subprocess.run([str(m.path / "0" / "name")], capture_output=True, timeout=30)
+        assert (r.returncode, r.stdout) == (0, b"ran\n"), r.stderr
+
+
+def test_setuid_mode_is_refused(mapfs_bin, tmp_path):
+    seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", RECORDS)
+    mnt = tmp_path / "mnt"
+    mnt.mkdir()
+    r = subprocess.run([mapfs_bin, "mount", str(seg), str(mnt), "-o", "mode=4555"],
+                       capture_output=True, timeout=30)
+    assert r.returncode == 2
+    assert b"mount option 'mode=4555'" in r.stderr and b"setuid" in r.stderr, r.stderr
+    assert not os.path.ismount(mnt)
+
+
 def test_mount_errors_are_clear(mapfs_bin, tmp_path):
     seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", RECORDS)
     mnt = tmp_path / "mnt"
@@ -326,7 +371,8 @@ def test_mount_errors_are_clear(mapfs_bin, tmp_path):
              ([str(seg), str(seg)], "not a directory"),
              ([str(seg), str(tmp_path / "nowhere")], "nowhere"),
              ([str(seg), str(mnt), "-o", "threads=0"], "threads=0"),
-             ([str(seg), str(mnt), "-o", "bogus"], "bogus")]
+             ([str(seg), str(mnt), "-o", "bogus"], "bogus"),
+             ([str(seg), str(mnt), "--threads", "257"], "--threads: 'threads' must be")]
     try:
         for args, needle in cases:
             r = subprocess.run([mapfs_bin, "mount", *args], capture_output=True, timeout=30)

@@ -317,8 +317,19 @@ mounts:
       by_name: {src}
       archive: {src}
     options: {{mode: "0888"}}
-""", "{cfg}:8:21: 'mode' must be octal permission bits from 0 to 07777 (such as \"0444\"), "
+""", "{cfg}:8:21: 'mode' must be octal permission bits from 0 to 0777 (such as \"0444\"), "
      "got '0888'"),
+    "setuid_mode": ("""\
+mounts:
+  catalog:
+    mountpoint: {mnt}
+    sources:
+      people: {src}
+      by_name: {src}
+      archive: {src}
+    options: {{mode: "4555"}}
+""", "{cfg}:8:21: 'mode' must be permission bits from 0 to 0777, got '4555': setuid, setgid "
+     "and sticky bits are not allowed"),
     "bad_threads": ("""\
 mounts:
   catalog:
@@ -328,7 +339,7 @@ mounts:
       by_name: {src}
       archive: {src}
     options: {{threads: 0}}
-""", "{cfg}:8:24: 'threads' must be an integer from 1 to 64, got '0'"),
+""", "{cfg}:8:24: 'threads' must be an integer from 1 to 256, got '0'"),
     "unknown_option": ("""\
 mounts:
   catalog:
@@ -338,8 +349,8 @@ mounts:
       by_name: {src}
       archive: {src}
     options: {{allow_others: true}}
-""", "{cfg}:8:15: unknown option 'allow_others' (expected allow_other, uid, gid, mode, "
-     "cache_timeout, threads, default_permissions, debug)"),
+""", "{cfg}:8:15: unknown option 'allow_others' (expected allow_other, default_permissions, "
+     "uid, gid, mode, cache_timeout, threads, render_cache_mb, open, exec, debug)"),
 }
 
 

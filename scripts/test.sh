@@ -45,9 +45,4 @@ PYTHONPATH="$PWD/build/python" /usr/bin/python3 -m pytest -q python/tests
 
 echo "== integration tests (pytest, real mounts)"
 export MAPFS_BIN="$PWD/build/cli/mapfs"
-set +e
 /usr/bin/python3 -m pytest -q integration
-rc=$?
-set -e
-# 5 = no tests collected: not a failure while a suite is still empty.
-if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ]; then exit "$rc"; fi

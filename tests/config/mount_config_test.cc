@@ -1,4 +1,4 @@
-// Tests for the mount configuration loader (design §5, docs/mounts.md): the
+// Tests for the mount configuration loader (docs/mounts.md): the
 // grammar and defaults, path resolution, every error at its exact
 // FILE:LINE:COL, and SelectMounts.
 #include "mapfs/mount_config.h"
@@ -74,7 +74,7 @@ TEST(MountConfigParse, ReadsTheDesignExample) {
   EXPECT_EQ(m.options.gid, 0u);
   EXPECT_EQ(m.options.mode, 0444u);
   EXPECT_EQ(m.options.cache_timeout, 3600.0);
-  EXPECT_EQ(m.options.threads, 2);
+  EXPECT_EQ(m.options.threads, 2u);
 }
 
 TEST(MountConfigParse, DefaultsWhenOptionsAreOmitted) {
@@ -85,16 +85,19 @@ TEST(MountConfigParse, DefaultsWhenOptionsAreOmitted) {
   EXPECT_FALSE(o.debug);
   EXPECT_FALSE(o.uid.has_value());
   EXPECT_FALSE(o.gid.has_value());
-  EXPECT_FALSE(o.mode.has_value());
+  EXPECT_EQ(o.mode, 0444u);
   EXPECT_EQ(o.cache_timeout, 3600.0);
-  EXPECT_EQ(o.threads, 2);
+  EXPECT_EQ(o.threads, 2u);
+  EXPECT_FALSE(o.open);
+  EXPECT_FALSE(o.exec);
+  EXPECT_EQ(o.render_cache_mb, 64u);
 }
 
 TEST(MountConfigParse, EmptyOptionsMeanDefaults) {
   MountConfig a = MustParse(WithOptions("{}"));
   MountConfig b = MustParse(WithOptions(""));
-  EXPECT_EQ(a.mounts.at(0).options.threads, 2);
-  EXPECT_EQ(b.mounts.at(0).options.threads, 2);
+  EXPECT_EQ(a.mounts.at(0).options.threads, 2u);
+  EXPECT_EQ(b.mounts.at(0).options.threads, 2u);
   EXPECT_FALSE(b.mounts.at(0).options.uid.has_value());
 }
 
@@ -112,7 +115,10 @@ TEST(MountConfigParse, ReadsEveryOption) {
       "      gid: 4294967294\n"
       "      mode: 0640\n"
       "      cache_timeout: 0.5\n"
-      "      threads: 64\n");
+      "      threads: 256\n"
+      "      open: true\n"
+      "      exec: true\n"
+      "      render_cache_mb: 128\n");
   const MountOptions& o = c.mounts.at(0).options;
   EXPECT_TRUE(o.allow_other);
   EXPECT_TRUE(o.default_permissions);
@@ -121,7 +127,10 @@ TEST(MountConfigParse, ReadsEveryOption) {
   EXPECT_EQ(o.gid, 4294967294u);
   EXPECT_EQ(o.mode, 0640u);
   EXPECT_EQ(o.cache_timeout, 0.5);
-  EXPECT_EQ(o.threads, 64);
+  EXPECT_EQ(o.threads, 256u);
+  EXPECT_TRUE(o.open);
+  EXPECT_TRUE(o.exec);
+  EXPECT_EQ(o.render_cache_mb, 128u);
 }
 
 TEST(MountConfigParse, ModeIsOctalQuotedOrNot) {
@@ -129,7 +138,7 @@ TEST(MountConfigParse, ModeIsOctalQuotedOrNot) {
   EXPECT_EQ(MustParse(WithOptions("{mode: 0444}")).mounts.at(0).options.mode, 0444u);
   EXPECT_EQ(MustParse(WithOptions("{mode: 444}")).mounts.at(0).options.mode, 0444u);
   EXPECT_EQ(MustParse(WithOptions("{mode: 0o755}")).mounts.at(0).options.mode, 0755u);
-  EXPECT_EQ(MustParse(WithOptions("{mode: \"07777\"}")).mounts.at(0).options.mode, 07777u);
+  EXPECT_EQ(MustParse(WithOptions("{mode: \"0777\"}")).mounts.at(0).options.mode, 0777u);
   EXPECT_EQ(MustParse(WithOptions("{mode: 0}")).mounts.at(0).options.mode, 0u);
 }
 
@@ -409,8 +418,9 @@ TEST(MountConfigErrors, PathWithSchemeLikeTextInsideIsAPath) {
 
 TEST(MountConfigErrors, UnknownOption) {
   EXPECT_EQ(ErrorOf(WithOptions("{allow_others: true}")),
-            "m.yaml:5:15: unknown option 'allow_others' (expected allow_other, uid, gid, mode, "
-            "cache_timeout, threads, default_permissions, debug)");
+            "m.yaml:5:15: unknown option 'allow_others' (expected allow_other, "
+            "default_permissions, uid, gid, mode, cache_timeout, threads, render_cache_mb, open, "
+            "exec, debug)");
 }
 
 TEST(MountConfigErrors, DuplicateOption) {
@@ -449,7 +459,7 @@ TEST(MountConfigErrors, BadUidGid) {
 
 TEST(MountConfigErrors, BadMode) {
   const std::string msg =
-      "m.yaml:5:21: 'mode' must be octal permission bits from 0 to 07777 "
+      "m.yaml:5:21: 'mode' must be octal permission bits from 0 to 0777 "
       "(such as \"0444\"), got ";
   EXPECT_EQ(ErrorOf(WithOptions("{mode: \"0888\"}")), msg + "'0888'");
   EXPECT_EQ(ErrorOf(WithOptions("{mode: 010000}")), msg + "'010000'");
@@ -458,12 +468,21 @@ TEST(MountConfigErrors, BadMode) {
   EXPECT_EQ(ErrorOf(WithOptions("{mode: \"\"}")), msg + "''");
 }
 
+TEST(MountConfigErrors, ModeRefusesSetuidSetgidAndSticky) {
+  for (const char* mode : {"04555", "02555", "01555", "07777", "4444"}) {
+    EXPECT_EQ(ErrorOf(WithOptions(std::string("{mode: \"") + mode + "\"}")),
+              std::string("m.yaml:5:21: 'mode' must be permission bits from 0 to 0777, got '") +
+                  mode + "': setuid, setgid and sticky bits are not allowed")
+        << mode;
+  }
+}
+
 TEST(MountConfigErrors, BadThreads) {
-  const std::string msg = "m.yaml:5:24: 'threads' must be an integer from 1 to 64, got ";
+  const std::string msg = "m.yaml:5:24: 'threads' must be an integer from 1 to 256, got ";
   EXPECT_EQ(ErrorOf(WithOptions("{threads: 0}")), msg + "'0'");
-  EXPECT_EQ(ErrorOf(WithOptions("{threads: 65}")), msg + "'65'");
+  EXPECT_EQ(ErrorOf(WithOptions("{threads: 257}")), msg + "'257'");
   EXPECT_EQ(ErrorOf(WithOptions("{threads: two}")), msg + "'two'");
-  EXPECT_EQ(MustParse(WithOptions("{threads: 1}")).mounts.at(0).options.threads, 1);
+  EXPECT_EQ(MustParse(WithOptions("{threads: 1}")).mounts.at(0).options.threads, 1u);
 }
 
 TEST(MountConfigErrors, BadCacheTimeout) {

@@ -1,4 +1,4 @@
-// Tests for the schema YAML loader: the grammar of design §2, every error at
+// Tests for the schema YAML loader: the grammar of docs/schema.md, every error at
 // its exact FILE:LINE:COL, and round trips through ToYaml and canonical JSON.
 #include "mapfs/schema_yaml.h"
 

@@ -1,4 +1,4 @@
-// The schema the record-level fuzzers share: the design §2 Person, which has a
+// The schema the record-level fuzzers share: the Person sample of docs/schema.md, which has a
 // field of every kind, and the Point struct it nests.
 #ifndef MAPFS_TESTS_FUZZ_FUZZ_SCHEMA_H_
 #define MAPFS_TESTS_FUZZ_FUZZ_SCHEMA_H_

@@ -1,4 +1,4 @@
-// libFuzzer target: arbitrary bytes as a Person record (design §2 schema).
+// libFuzzer target: arbitrary bytes as a Person record (the docs/schema.md sample).
 // Views, lookups, Verify, Materialize and RenderJson must never crash, hang
 // or read out of bounds; a record that verifies must render and re-pack.
 #include <cstddef>

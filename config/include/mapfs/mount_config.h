@@ -1,4 +1,4 @@
-// Loading the mount configuration YAML (design §5, docs/mounts.md): which
+// Loading the mount configuration YAML (docs/mounts.md): which
 // sources each mount shows, where, and with which FUSE options.
 //
 // The loader checks the whole file before returning, so a caller that mounts
@@ -8,7 +8,7 @@
 //
 //   Result<MountConfig> config = LoadMountConfig("/etc/mapfs/catalog.yaml");
 //   if (!config.ok()) std::cerr << config.status().message() << "\n";
-//   // /etc/mapfs/catalog.yaml:6:16: 'threads' must be an integer from 1 to 64, got '0'
+//   // /etc/mapfs/catalog.yaml:6:16: 'threads' must be an integer from 1 to 256, got '0'
 //
 //   MAPFS_ASSIGN_OR_RETURN(std::vector<MountSpec> chosen, SelectMounts(*config, {"catalog"}));
 #ifndef MAPFS_MOUNT_CONFIG_H_
@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "mapfs/mount_options.h"
 #include "mapfs/status.h"
 
 namespace mapfs {
@@ -40,25 +41,13 @@ struct MountSource {
   std::string where;  // "FILE:LINE:COL" of the value, to prefix later errors
 };
 
-// The `options` of a mount. Unset optionals mean "the daemon's default".
-struct MountOptions {
-  bool allow_other = false;          // FUSE allow_other: users other than the mounter see it
-  bool default_permissions = false;  // FUSE default_permissions: the kernel checks `mode`
-  bool debug = false;                // FUSE debug output (implies foreground logging)
-  std::optional<uint32_t> uid;       // owner of every node; unset: the mounting process's uid
-  std::optional<uint32_t> gid;       // group of every node; unset: the mounting process's gid
-  std::optional<uint32_t> mode;      // permission bits (<= 07777); unset: 0444 files, 0555 dirs
-  double cache_timeout = 3600;       // seconds the kernel may cache entries and attributes
-  int threads = 2;                   // FUSE worker threads, 1..64
-};
-
 // One mount: a name (for `mapfs mount --config FILE NAME` and messages), a
 // mountpoint, and its sources in file order.
 struct MountSpec {
   std::string name;
   std::string mountpoint;  // absolute, lexically normalized, no trailing '/'
   std::vector<MountSource> sources;
-  MountOptions options;
+  MountOptions options;  // mapfs/mount_options.h
   std::string where;  // "FILE:LINE:COL" of the mount's name
 };
 

@@ -1,4 +1,4 @@
-// Loading a schema from the YAML users write (design §2, docs/schema.md).
+// Loading a schema from the YAML users write (docs/schema.md).
 //
 // Every error is InvalidArgument with a message "FILE:LINE:COL: reason",
 // 1-based, pointing at the offending YAML node (for a type, at the offending

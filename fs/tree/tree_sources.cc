@@ -79,7 +79,7 @@ Status WithWhere(const std::string& where, const Status& st) {
 
 }  // namespace
 
-Tree::Tree() : slots_(new Slot[kMaxSlots]) {}
+Tree::Tree() = default;
 Tree::~Tree() = default;
 
 std::shared_ptr<const Tree::Source> Tree::OpenMember(const std::string& dir,
@@ -101,28 +101,10 @@ std::shared_ptr<const Tree::Source> Tree::OpenMember(const std::string& dir,
 }
 
 uint32_t Tree::Install(std::shared_ptr<const Source> src) {
-  std::unique_lock lock(mu_);
-  // Round robin, so a freed slot (and its inode numbers) is reused as late
-  // as possible.
-  for (uint32_t tries = 1; tries < kMaxSlots; ++tries) {
-    next_slot_ = next_slot_ % (kMaxSlots - 1) + 1;
-    Slot& s = slots_[next_slot_];
-    if (s.src) continue;
-    s.src = std::move(src);
-    s.entries.clear();
-    s.dir_path.clear();
-    s.retired = false;
-    s.lookups = 0;
-    if (s.src->is_array) live_ = true;
-    return next_slot_;
-  }
-  return 0;
-}
-
-std::shared_ptr<const Tree::Source> Tree::SourceAt(uint32_t slot) const {
-  if (slot == 0 || slot >= kMaxSlots) return nullptr;
-  std::shared_lock lock(mu_);
-  return slots_[slot].src;
+  const bool array = src->is_array;
+  const uint32_t slot = slots_.Install(std::move(src));
+  if (slot != 0 && array) live_ = true;
+  return slot;
 }
 
 uint64_t Tree::DirIno(uint32_t dir_slot) const {
@@ -132,39 +114,13 @@ uint64_t Tree::DirIno(uint32_t dir_slot) const {
   return EncodeCompact(id);
 }
 
-void Tree::RetireLocked(uint32_t slot) {
-  Slot& s = slots_[slot];
-  if (s.lookups.load() <= 0) {
-    s.src.reset();
-  } else {
-    s.retired = true;
-  }
-}
-
-void Tree::Count(uint32_t slot, int64_t lookups) {
-  if (slot == 0 || slot >= kMaxSlots) return;
-  Slot& s = slots_[slot];
-  if (s.lookups.fetch_add(lookups) + lookups > 0 || lookups > 0) return;
-  std::unique_lock lock(mu_);
-  if (s.retired && s.lookups.load() <= 0) {
-    // The kernel holds no inode number of this version any more: unmap it.
-    s.retired = false;
-    s.src.reset();
-  }
-}
-
 void Tree::Forget(uint64_t ino, uint64_t n) {
   std::optional<NodeId> id = IsCompactIno(ino) ? DecodeCompact(ino) : table_.Find(ino);
   if (!IsCompactIno(ino)) table_.Forget(ino, n);
-  if (id) Count(id->slot, -static_cast<int64_t>(n));
+  if (id) slots_.Count(id->slot, -static_cast<int64_t>(n));
 }
 
-size_t Tree::open_versions() const {
-  std::shared_lock lock(mu_);
-  size_t n = 0;
-  for (uint32_t i = 1; i < kMaxSlots; ++i) n += slots_[i].src != nullptr;
-  return n;
-}
+size_t Tree::open_versions() const { return slots_.open_versions(); }
 
 Status Tree::AddEntry(uint32_t dir_slot, std::shared_ptr<const Source> src,
                       const std::string& path, const std::string& where) {
@@ -174,7 +130,7 @@ Status Tree::AddEntry(uint32_t dir_slot, std::shared_ptr<const Source> src,
     return Status::InvalidArgument(path + ": more than " + std::to_string(kMaxSlots - 1) +
                                    " segments and arrays in one mount");
   }
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(slots_.mutex());
   slots_[dir_slot].entries.push_back(Entry{name, path, where, slot});
   return Status::OK();
 }
@@ -196,7 +152,7 @@ Status Tree::ScanDirectory(uint32_t dir_slot, const std::string& dir) {
     if (!src || !shown.insert(src->name).second) continue;
     MAPFS_RETURN_IF_ERROR(AddEntry(dir_slot, std::move(src), JoinPath(dir, file), ""));
   }
-  std::unique_lock lock(mu_);
+  std::unique_lock lock(slots_.mutex());
   slots_[dir_slot].dir_path = dir;
   return Status::OK();
 }
@@ -285,7 +241,7 @@ Status Tree::AddSource(const TreeSource& spec) {
     const uint32_t slot = Install(dir);
     if (slot == 0) return fail(Status::InvalidArgument("too many sources in one mount"));
     {
-      std::unique_lock lock(mu_);
+      std::unique_lock lock(slots_.mutex());
       slots_[0].entries.push_back(Entry{spec.name, spec.path, spec.where, slot});
     }
     return fail(ScanDirectory(slot, spec.path));
@@ -300,7 +256,7 @@ std::shared_ptr<const Segment> Tree::segment(std::string_view path) const {
   auto segment_of = [](const std::shared_ptr<const Source>& src) {
     return src && src->seg ? std::shared_ptr<const Segment>(src, src->seg.get()) : nullptr;
   };
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(slots_.mutex());
   uint32_t dir = 0;
   if (single_) return path.empty() ? segment_of(slots_[slots_[0].entries[0].slot].src) : nullptr;
   while (true) {
@@ -319,16 +275,16 @@ std::shared_ptr<const Segment> Tree::segment(std::string_view path) const {
 
 template <typename F>
 void Tree::ForEachDirectoryLocked(F&& visit) const {
-  for (uint32_t i = 0; i < kMaxSlots; ++i) {
-    const Slot& s = slots_[i];
+  for (uint32_t i = 0; i < slots_.capacity(); ++i) {
+    const VersionSlots::Slot& s = slots_[i];
     if (i == 0 || (s.src && s.src->is_directory)) visit(i, s);
   }
 }
 
 std::vector<std::string> Tree::WatchedDirectories() const {
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(slots_.mutex());
   std::set<std::string> dirs;
-  ForEachDirectoryLocked([&](uint32_t, const Slot& s) {
+  ForEachDirectoryLocked([&](uint32_t, const VersionSlots::Slot& s) {
     if (!s.dir_path.empty()) dirs.insert(s.dir_path);
     for (const Entry& e : s.entries) {
       const Source* src = slots_[e.slot].src.get();
@@ -340,9 +296,9 @@ std::vector<std::string> Tree::WatchedDirectories() const {
 }
 
 std::vector<std::string> Tree::SourceFiles() const {
-  std::shared_lock lock(mu_);
+  std::shared_lock lock(slots_.mutex());
   std::vector<std::string> files;
-  ForEachDirectoryLocked([&](uint32_t, const Slot& s) {
+  ForEachDirectoryLocked([&](uint32_t, const VersionSlots::Slot& s) {
     for (const Entry& e : s.entries) {
       const Source* src = slots_[e.slot].src.get();
       if (src != nullptr && !src->is_directory && !IsArrayUri(e.path)) files.push_back(e.path);
@@ -363,59 +319,116 @@ void Tree::ForgetCollectionFiles(const Entry& shown, const Source* old,
   for (std::string_view file : kCollectionFiles) out->push_back({dir, std::string(file)});
 }
 
+// What a changed path is in the tree: an entry showing it (in directory
+// `dir_slot`), or a new member of a directory source.
+struct Tree::Candidate {
+  uint32_t dir_slot;
+  bool member;  // of a directory source (may appear or disappear)
+  std::optional<Entry> entry;
+};
+
+std::vector<Tree::Candidate> Tree::CandidatesFor(const std::string& dir,
+                                                 const std::string& path) const {
+  std::vector<Candidate> found;
+  std::shared_lock lock(slots_.mutex());
+  ForEachDirectoryLocked([&](uint32_t i, const VersionSlots::Slot& s) {
+    const bool member = !s.dir_path.empty() && s.dir_path == dir;
+    bool shown = false;
+    for (const Entry& e : s.entries) {
+      if (e.path != path) continue;
+      shown = true;
+      const Source* src = slots_[e.slot].src.get();
+      if (src != nullptr && !src->is_directory) found.push_back({i, member, e});
+    }
+    if (member && !shown) found.push_back({i, true, std::nullopt});
+  });
+  return found;
+}
+
+void Tree::RemoveMember(const Candidate& c, const std::string& path, const Source* old,
+                        std::vector<Invalidation>* out) {
+  {
+    std::unique_lock lock(slots_.mutex());
+    std::vector<Entry>& entries = slots_[c.dir_slot].entries;
+    std::erase_if(entries, [&](const Entry& e) { return e.slot == c.entry->slot; });
+    slots_.RetireLocked(c.entry->slot);
+  }
+  LogInfo("%s: removed from the mount", path.c_str());
+  ForgetCollectionFiles(*c.entry, old, out);
+  out->push_back({DirIno(c.dir_slot), c.entry->name});
+}
+
+std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
+                                                          const std::string& dir,
+                                                          const std::string& name,
+                                                          const Source* old) const {
+  const std::string path = JoinPath(dir, name);
+  if (c.member) return OpenMember(dir, name);  // null: not a segment or array file
+  if (old && old->is_array) {
+    Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
+    if (!uri.ok()) return nullptr;
+    auto array = OpenArray(*uri);
+    array->name = old->name;
+    return array;
+  }
+  return OpenSegmentSource(c.entry->name, path, /*verify=*/true);
+}
+
+void Tree::ServeReplacement(const Candidate& c, const std::string& path,
+                            std::shared_ptr<const Source> fresh, const Source* old,
+                            std::vector<Invalidation>* out) {
+  const std::string shown_name = c.entry ? c.entry->name : fresh->name;
+  if (!c.entry) {
+    std::shared_lock lock(slots_.mutex());
+    for (const Entry& e : slots_[c.dir_slot].entries) {
+      if (e.name == shown_name) return;  // the name belongs to another file
+    }
+  }
+  const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
+  const uint32_t slot = Install(std::move(fresh));
+  if (slot == 0) {
+    LogError("%s: replacement refused: every version slot is held by open files; still "
+             "serving the previous version", path.c_str());
+    return;
+  }
+  {
+    std::unique_lock lock(slots_.mutex());
+    std::vector<Entry>& entries = slots_[c.dir_slot].entries;
+    if (c.entry) {
+      for (Entry& e : entries) {
+        if (e.slot == c.entry->slot) e.slot = slot;
+      }
+      slots_.RetireLocked(c.entry->slot);
+    } else {
+      entries.push_back(Entry{shown_name, path, "", slot});
+    }
+  }
+  if (c.entry) {
+    LogInfo("%s: serving the new version (%llu records)", path.c_str(),
+            static_cast<unsigned long long>(records));
+    ForgetCollectionFiles(*c.entry, old, out);
+  } else {
+    LogInfo("%s: added to the mount as %s", path.c_str(), shown_name.c_str());
+  }
+  // A single-file mount's root keeps its inode number; its children are
+  // volatile entries (NodeAttr), so only the root itself is named.
+  out->push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
+}
+
 std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::string& name) {
   const std::string path = JoinPath(dir, name);
-  // What `path` is in the tree: entries showing it, and directory sources
-  // it may join.
-  struct Candidate {
-    uint32_t dir_slot;
-    bool member;          // of a directory source (may appear or disappear)
-    std::optional<Entry> entry;
-  };
-  std::vector<Candidate> found;
-  {
-    std::shared_lock lock(mu_);
-    ForEachDirectoryLocked([&](uint32_t i, const Slot& s) {
-      const bool member = !s.dir_path.empty() && s.dir_path == dir;
-      bool shown = false;
-      for (const Entry& e : s.entries) {
-        if (e.path != path) continue;
-        shown = true;
-        const Source* src = slots_[e.slot].src.get();
-        if (src != nullptr && !src->is_directory) found.push_back({i, member, e});
-      }
-      if (member && !shown) found.push_back({i, true, std::nullopt});
-    });
-  }
   std::vector<Invalidation> out;
-  for (const Candidate& c : found) {
-    std::shared_ptr<const Source> old = c.entry ? SourceAt(c.entry->slot) : nullptr;
+  for (const Candidate& c : CandidatesFor(dir, path)) {
+    std::shared_ptr<const Source> old = c.entry ? slots_.At(c.entry->slot) : nullptr;
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
-      if (!c.member || !c.entry) continue;  // a mount's own source stays until replaced
-      std::unique_lock lock(mu_);
-      std::vector<Entry>& entries = slots_[c.dir_slot].entries;
-      std::erase_if(entries, [&](const Entry& e) { return e.slot == c.entry->slot; });
-      RetireLocked(c.entry->slot);
-      LogInfo("%s: removed from the mount", path.c_str());
-      ForgetCollectionFiles(*c.entry, old.get(), &out);
-      out.push_back({DirIno(c.dir_slot), c.entry->name});
+      // A mount's own source stays until replaced; a member goes.
+      if (c.member && c.entry) RemoveMember(c, path, old.get(), &out);
       continue;
     }
     if (old && old->stamp == StampOf(st)) continue;  // nothing changed
-    std::shared_ptr<const Source> fresh;
-    if (c.member) {
-      fresh = OpenMember(dir, name);
-      if (!fresh) continue;  // not a segment or array file
-    } else if (old && old->is_array) {
-      Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
-      if (!uri.ok()) continue;
-      auto array = OpenArray(*uri);
-      array->name = old->name;
-      fresh = std::move(array);
-    } else {
-      fresh = OpenSegmentSource(c.entry->name, path, /*verify=*/true);
-    }
+    std::shared_ptr<const Source> fresh = OpenReplacement(c, dir, name, old.get());
+    if (!fresh) continue;
     if (!fresh->status.ok()) {
       std::string_view why = fresh->status.message();
       if (why.starts_with(path + ": ")) why.remove_prefix(path.size() + 2);
@@ -423,42 +436,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
                why.data(), old ? "still serving the previous version" : "not shown");
       continue;
     }
-    const std::string shown_name = c.entry ? c.entry->name : fresh->name;
-    if (!c.entry) {
-      std::shared_lock lock(mu_);
-      bool taken = false;
-      for (const Entry& e : slots_[c.dir_slot].entries) taken = taken || e.name == shown_name;
-      if (taken) continue;  // the name belongs to another file
-    }
-    const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
-    const uint32_t slot = Install(std::move(fresh));
-    if (slot == 0) {
-      LogError("%s: replacement refused: every version slot is held by open files; still "
-               "serving the previous version", path.c_str());
-      continue;
-    }
-    {
-      std::unique_lock lock(mu_);
-      std::vector<Entry>& entries = slots_[c.dir_slot].entries;
-      if (c.entry) {
-        for (Entry& e : entries) {
-          if (e.slot == c.entry->slot) e.slot = slot;
-        }
-        RetireLocked(c.entry->slot);
-      } else {
-        entries.push_back(Entry{shown_name, path, "", slot});
-      }
-    }
-    if (c.entry) {
-      LogInfo("%s: serving the new version (%llu records)", path.c_str(),
-              static_cast<unsigned long long>(records));
-    } else {
-      LogInfo("%s: added to the mount as %s", path.c_str(), shown_name.c_str());
-    }
-    if (c.entry) ForgetCollectionFiles(*c.entry, old.get(), &out);
-    // A single-file mount's root keeps its inode number; its children are
-    // volatile entries (NodeAttr), so only the root itself is named.
-    out.push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
+    ServeReplacement(c, path, std::move(fresh), old.get(), &out);
   }
   return out;
 }

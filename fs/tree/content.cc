@@ -1,4 +1,4 @@
-// File contents of mounted values; the formats are design §4's.
+// File contents of mounted values; the formats are docs/layout.md's ("Field files").
 #include "content.h"
 
 #include <cinttypes>

@@ -6,8 +6,8 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
+#include "mapfs/mount_options.h"
 #include "mapfs/status.h"
-#include "mount_options.h"
 #include "tree.h"
 
 namespace mapfs::fs {

@@ -11,19 +11,20 @@
 #include <string>
 #include <vector>
 
+#include "mapfs/mount_options.h"
 #include "mapfs/status.h"
-#include "mount_options.h"
 #include "tree.h"
 
 namespace mapfs::fs {
 
-// One mount of a daemon. `options.foreground` and `options.debug` of the
-// first request decide for the whole process.
+// One mount of a daemon. `foreground` of the first request decides for the
+// whole process.
 struct MountRequest {
   std::string label;       // for messages and the fsname shown by mount(8)
   std::unique_ptr<Tree> tree;
   std::string mountpoint;
-  MountOptions options;
+  MountOptions options;    // mapfs/mount_options.h
+  bool foreground = false; // stay attached to the terminal (-f, or debug output)
 };
 
 // Mounts every request, or none: all mount points are checked first, and a
@@ -37,7 +38,7 @@ Status RunMounts(std::vector<MountRequest> requests);
 // background, the calling process exits with status 0 as soon as the mount
 // is ready (the daemon goes on in a child) and only errors return here.
 Status RunMount(const std::string& source, const std::string& mountpoint,
-                const MountOptions& options);
+                const MountOptions& options, bool foreground);
 
 // Errors when `mountpoint` cannot be mounted on: missing, not a directory,
 // already a mount point. A stale FUSE mount (ENOTCONN) is detached first and

@@ -45,93 +45,113 @@ Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
       n.kind = Node::Kind::kMountRoot;
       return n;
     }
-    // A single-file mount: the root is the current version's collection.
-    std::shared_lock lock(mu_);
-    n.id.slot = slots_[0].entries[0].slot;
-    n.hold = slots_[n.id.slot].src;
-  } else {
-    n.hold = SourceAt(id.slot);
   }
-  if (!n.hold) return Status::IOError("the source was replaced", ESTALE);
-  n.src = n.hold.get();
+  MAPFS_RETURN_IF_ERROR(PinVersion(&n));
   const Source& src = *n.src;
   if (src.seg && src.seg->damaged()) return Damaged(src);
-  if (src.is_directory) {
-    if (n.id.anchor != Anchor::kCollection || n.id.id != kCollectionDir || n.id.depth != 0) {
-      return Status::NotFound("no such node");
-    }
-    n.kind = Node::Kind::kDirectory;
-    return n;
-  }
-  if (src.is_array) {
-    if (id.anchor != Anchor::kCollection || id.id != kCollectionDir || id.depth != 0) {
-      return Status::NotFound("no such node");
-    }
-    if (!src.array) return src.status;
-    n.kind = Node::Kind::kArray;
-    return n;
-  }
-  if (id.anchor == Anchor::kCollection) {
-    if (id.depth != 0) return Status::NotFound("no such node");
-    switch (id.id) {
-      case kCollectionDir: n.kind = Node::Kind::kCollection; return n;
-      case kSchemaFile: n.kind = Node::Kind::kSchema; break;
-      case kInfoFile: n.kind = Node::Kind::kInfo; break;
-      case kSegmentFile: n.kind = Node::Kind::kSegment; break;
-      default: return Status::NotFound("no such node");
-    }
-    if (!src.seg) return src.status;
+  if (src.is_directory || src.is_array || n.id.anchor == Anchor::kCollection) {
+    MAPFS_RETURN_IF_ERROR(ResolveSourceFile(&n));
     return n;
   }
   if (!src.seg) return src.status;
-  const Segment& seg = *src.seg;
-  const bool multi =
-      seg.kind() == CollectionKind::kMultiMap || seg.kind() == CollectionKind::kApproxMultiMap;
-  View v;
-  std::string_view record;
-  if (id.anchor == Anchor::kEntry) {
-    if (seg.kind() == CollectionKind::kArray || id.id >= seg.key_count()) {
-      return Status::NotFound("no such entry");
-    }
-    if (multi) {
-      Result<Segment::RecordIds> ids = seg.RecordsAt(id.id);
-      if (!ids.ok()) return Corrupt(src, ids.status());
-      n.ids = *ids;
-      if (id.depth == 0) {
-        n.kind = Node::Kind::kKeyDir;
-        return n;
-      }
-      if (id.depth == 1 && id.steps[0] == kJsonStep) {
-        n.kind = Node::Kind::kJson;
-        n.key_dir_json = true;
-        return n;
-      }
-      return Status::NotFound("no such node");
-    }
-    Result<Segment::Entry> e = seg.EntryAt(id.id);
-    if (!e.ok()) return Corrupt(src, e.status());
-    record = e->record;
+  MAPFS_ASSIGN_OR_RETURN(std::optional<std::string_view> record, ResolveRecord(&n));
+  if (!record) return n;  // a multimap key directory, or its @json
+  MAPFS_RETURN_IF_ERROR(ResolveValue(&n, *record));
+  return n;
+}
+
+Status Tree::PinVersion(Node* n) const {
+  if (n->id.slot == 0) {
+    // A single-file mount: the root is the current version's collection.
+    std::shared_lock lock(slots_.mutex());
+    n->id.slot = slots_[0].entries[0].slot;
+    n->hold = slots_[n->id.slot].src;
   } else {
+    n->hold = slots_.At(n->id.slot);
+  }
+  if (!n->hold) return Status::IOError("the source was replaced", ESTALE);
+  n->src = n->hold.get();
+  return Status::OK();
+}
+
+Status Tree::ResolveSourceFile(Node* n) const {
+  const Source& src = *n->src;
+  const NodeId& id = n->id;
+  const bool is_top = id.anchor == Anchor::kCollection && id.id == kCollectionDir && id.depth == 0;
+  if (src.is_directory) {
+    if (!is_top) return Status::NotFound("no such node");
+    n->kind = Node::Kind::kDirectory;
+    return Status::OK();
+  }
+  if (src.is_array) {
+    if (!is_top) return Status::NotFound("no such node");
+    if (!src.array) return src.status;
+    n->kind = Node::Kind::kArray;
+    return Status::OK();
+  }
+  if (id.depth != 0) return Status::NotFound("no such node");
+  switch (id.id) {
+    case kCollectionDir: n->kind = Node::Kind::kCollection; return Status::OK();
+    case kSchemaFile: n->kind = Node::Kind::kSchema; break;
+    case kInfoFile: n->kind = Node::Kind::kInfo; break;
+    case kSegmentFile: n->kind = Node::Kind::kSegment; break;
+    default: return Status::NotFound("no such node");
+  }
+  return src.seg ? Status::OK() : src.status;
+}
+
+Result<std::optional<std::string_view>> Tree::ResolveRecord(Node* n) const {
+  const Source& src = *n->src;
+  const Segment& seg = *src.seg;
+  const NodeId& id = n->id;
+  if (id.anchor != Anchor::kEntry) {
     // Mapping records are named by their key only: one name per node.
     if (seg.kind() == CollectionKind::kMapping || id.id >= seg.record_count()) {
       return Status::NotFound("no such record");
     }
     Result<std::string_view> bytes = seg.RecordBytes(id.id);
     if (!bytes.ok()) return Corrupt(src, bytes.status());
-    record = *bytes;
+    return std::optional<std::string_view>(*bytes);
   }
-  const uint64_t at = static_cast<uint64_t>(record.data() - seg.bytes().data());
-  n.record_at = at;
-  auto corrupt = [&](const Status& st) { return CorruptNode(n, st); };
+  if (seg.kind() == CollectionKind::kArray || id.id >= seg.key_count()) {
+    return Status::NotFound("no such entry");
+  }
+  const bool multi =
+      seg.kind() == CollectionKind::kMultiMap || seg.kind() == CollectionKind::kApproxMultiMap;
+  if (!multi) {
+    Result<Segment::Entry> e = seg.EntryAt(id.id);
+    if (!e.ok()) return Corrupt(src, e.status());
+    return std::optional<std::string_view>(e->record);
+  }
+  Result<Segment::RecordIds> ids = seg.RecordsAt(id.id);
+  if (!ids.ok()) return Corrupt(src, ids.status());
+  n->ids = *ids;
+  if (id.depth == 0) {
+    n->kind = Node::Kind::kKeyDir;
+    return std::optional<std::string_view>();
+  }
+  if (id.depth == 1 && id.steps[0] == kJsonStep) {
+    n->kind = Node::Kind::kJson;
+    n->key_dir_json = true;
+    return std::optional<std::string_view>();
+  }
+  return Status::NotFound("no such node");
+}
+
+Status Tree::ResolveValue(Node* n, std::string_view record) const {
+  const Segment& seg = *n->src->seg;
+  const NodeId& id = n->id;
+  n->record_at = static_cast<uint64_t>(record.data() - seg.bytes().data());
+  auto corrupt = [&](const Status& st) { return CorruptNode(*n, st); };
   Result<View> rec = seg.ViewOf(record);
   if (!rec.ok()) return corrupt(rec.status());
-  v = *rec;
+  View v = *rec;
   for (uint32_t i = 0; i < id.depth; ++i) {
     if (id.steps[i] == kJsonStep) {
       if (i + 1 != id.depth || !IsDirectoryValue(v)) return Status::NotFound("no such node");
-      n.kind = Node::Kind::kJson;
-      n.value = v;
-      return n;
+      n->kind = Node::Kind::kJson;
+      n->value = v;
+      return Status::OK();
     }
     if (!IsDirectoryValue(v)) return Status::NotFound("not a directory");
     Result<View> child = ChildAt(v, id.steps[i]);
@@ -139,9 +159,9 @@ Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
     if (child->is_null()) return Status::NotFound("absent value");
     v = *child;
   }
-  n.kind = Node::Kind::kValue;
-  n.value = v;
-  return n;
+  n->kind = Node::Kind::kValue;
+  n->value = v;
+  return Status::OK();
 }
 
 Result<std::shared_ptr<const std::string>> Tree::JsonOf(const Node& node) const {
@@ -207,7 +227,7 @@ Result<NodeAttr> Tree::GetAttr(uint64_t ino) const {
 }
 
 uint64_t Tree::InoOf(const NodeId& id, bool count_lookup) {
-  if (count_lookup) Count(id.slot, 1);
+  if (count_lookup) slots_.Count(id.slot, 1);
   if (uint64_t ino = EncodeCompact(id)) return ino;
   return count_lookup ? table_.Acquire(id) : table_.Peek(id);
 }
@@ -230,6 +250,49 @@ Result<NodeAttr> Tree::ChildAttr(const Node& parent, const NodeId& child_id, con
   return a;
 }
 
+Result<NodeAttr> Tree::LookupEntry(const Node& parent, std::string_view name) {
+  const uint32_t dir_slot = parent.kind == Node::Kind::kMountRoot ? 0 : parent.id.slot;
+  NodeId child;
+  {
+    // Pinned under the lock, so a concurrent replacement cannot release
+    // the version between finding it and counting this lookup.
+    std::shared_lock lock(slots_.mutex());
+    for (const Entry& e : slots_[dir_slot].entries) {
+      if (e.name == name) child.slot = e.slot;
+    }
+    if (child.slot != 0) slots_.Count(child.slot, 1);
+  }
+  if (child.slot == 0) return Status::NotFound(std::string(name));
+  Result<NodeAttr> a = ChildAttr(parent, child, nullptr, true);
+  slots_.Count(child.slot, -1);
+  return a;
+}
+
+Result<NodeAttr> Tree::LookupInCollection(const Node& parent, std::string_view name) {
+  const Source& src = *parent.src;
+  NodeId child = parent.id;
+  if (!name.empty() && name[0] == '@') {
+    if (name == "@schema") child.id = kSchemaFile;
+    else if (name == "@info") child.id = kInfoFile;
+    else if (name == "@segment") child.id = kSegmentFile;
+    else return Status::NotFound(std::string(name));
+    return ChildAttr(parent, child, nullptr, true);
+  }
+  if (!src.seg) return src.status;
+  if (src.seg->kind() == CollectionKind::kArray) {
+    std::optional<uint64_t> i = ParseDecimal(name);
+    if (!i || *i >= src.seg->record_count()) return Status::NotFound(std::string(name));
+    child.anchor = Anchor::kRecord;
+    child.id = static_cast<uint32_t>(*i);
+  } else {
+    MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, FindEntry(src, name));
+    if (!ordinal) return Status::NotFound(std::string(name));
+    child.anchor = Anchor::kEntry;
+    child.id = static_cast<uint32_t>(*ordinal);
+  }
+  return ChildAttr(parent, child, nullptr, true);
+}
+
 Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
   MAPFS_ASSIGN_OR_RETURN(Node parent, Resolve(parent_ino));
   if (!parent.is_dir()) return Status::IOError("not a directory", ENOTDIR);
@@ -237,47 +300,10 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
   const bool reserved = !name.empty() && name[0] == '@';
   switch (parent.kind) {
     case Node::Kind::kMountRoot:
-    case Node::Kind::kDirectory: {
-      const uint32_t dir_slot = parent.kind == Node::Kind::kMountRoot ? 0 : parent.id.slot;
-      child = NodeId();
-      {
-        // Pinned under the lock, so a concurrent replacement cannot release
-        // the version between finding it and counting this lookup.
-        std::shared_lock lock(mu_);
-        for (const Entry& e : slots_[dir_slot].entries) {
-          if (e.name == name) child.slot = e.slot;
-        }
-        if (child.slot != 0) Count(child.slot, 1);
-      }
-      if (child.slot == 0) return Status::NotFound(std::string(name));
-      Result<NodeAttr> a = ChildAttr(parent, child, nullptr, true);
-      Count(child.slot, -1);
-      return a;
-    }
+    case Node::Kind::kDirectory:
+      return LookupEntry(parent, name);
     case Node::Kind::kCollection: {
-      const Source& src = *parent.src;
-      if (reserved) {
-        if (name == "@schema") child.id = kSchemaFile;
-        else if (name == "@info") child.id = kInfoFile;
-        else if (name == "@segment") child.id = kSegmentFile;
-        else return Status::NotFound(std::string(name));
-        MAPFS_ASSIGN_OR_RETURN(NodeAttr a, ChildAttr(parent, child, nullptr, true));
-        a.volatile_entry = VolatileChildren(parent_ino);
-        return a;
-      }
-      if (!src.seg) return src.status;
-      if (src.seg->kind() == CollectionKind::kArray) {
-        std::optional<uint64_t> i = ParseDecimal(name);
-        if (!i || *i >= src.seg->record_count()) return Status::NotFound(std::string(name));
-        child.anchor = Anchor::kRecord;
-        child.id = static_cast<uint32_t>(*i);
-      } else {
-        MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, FindEntry(src, name));
-        if (!ordinal) return Status::NotFound(std::string(name));
-        child.anchor = Anchor::kEntry;
-        child.id = static_cast<uint32_t>(*ordinal);
-      }
-      MAPFS_ASSIGN_OR_RETURN(NodeAttr a, ChildAttr(parent, child, nullptr, true));
+      MAPFS_ASSIGN_OR_RETURN(NodeAttr a, LookupInCollection(parent, name));
       a.volatile_entry = VolatileChildren(parent_ino);
       return a;
     }

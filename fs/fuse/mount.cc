@@ -159,15 +159,12 @@ Status PrepareMountpoint(const std::string& mountpoint) {
   return Status::OK();
 }
 
-Status RunMounts(std::vector<MountRequest> requests) {
-  if (requests.empty()) return Status::InvalidArgument("nothing to mount");
-  const bool foreground = requests[0].options.foreground;
-  for (const MountRequest& r : requests) MAPFS_RETURN_IF_ERROR(PrepareMountpoint(r.mountpoint));
-  // A source truncated in place must cost EIO on its reads, not the daemon.
-  if (Status st = InstallTruncationGuard(); !st.ok()) LogWarn("%s", st.ToString().c_str());
+namespace {
 
-  // Termination signals are read from a signalfd by this thread only; loop
-  // threads are woken with kWakeSignal, which interrupts without restarting.
+// Termination signals are read from a signalfd by the serving thread only;
+// loop threads are woken with kWakeSignal, which interrupts without
+// restarting. Returns the set the signalfd must read.
+sigset_t BlockStopSignals() {
   sigset_t stop_signals;
   sigemptyset(&stop_signals);
   for (int sig : {SIGINT, SIGTERM, SIGHUP}) sigaddset(&stop_signals, sig);
@@ -177,44 +174,48 @@ Status RunMounts(std::vector<MountRequest> requests) {
   wake.sa_handler = WakeHandler;
   sigemptyset(&wake.sa_mask);
   ::sigaction(kWakeSignal, &wake, nullptr);
+  return stop_signals;
+}
 
-  std::vector<std::unique_ptr<ServedMount>> mounts;
-  for (MountRequest& r : requests) {
-    auto m = std::make_unique<ServedMount>();
-    m->request = std::move(r);
-    MountRequest& req = m->request;
-    m->ctx.tree = req.tree.get();
-    m->ctx.options = req.options;
-    // No-open mode would keep stale pages of live files across opens; such
-    // mounts take opens so each one can drop them (docs/layout.md).
-    if (req.tree->has_live_files()) m->ctx.options.no_open = false;
-    m->ctx.uid = req.options.uid.value_or(::getuid());
-    m->ctx.gid = req.options.gid.value_or(::getgid());
-    std::string mount_opts = "ro,fsname=" + FsName(req.label) + ",subtype=mapfs";
-    if (req.options.allow_other) mount_opts += ",allow_other";
-    if (req.options.default_permissions) mount_opts += ",default_permissions";
-    std::vector<std::string> argv_text = {"mapfs", "-o", mount_opts};
-    if (req.options.debug) argv_text.push_back("-d");
-    std::vector<char*> argv;
-    for (std::string& a : argv_text) argv.push_back(a.data());
-    fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
-    fuse_session* se = fuse_session_new(&args, &MapfsOps(), sizeof(fuse_lowlevel_ops), &m->ctx);
-    fuse_opt_free_args(&args);
-    if (se == nullptr) return Status::InvalidArgument("cannot create the FUSE session");
-    m->session = std::make_unique<FuseSession>(se);
-    // On failure, the mounts made so far are undone as `mounts` goes.
-    MAPFS_RETURN_IF_ERROR(m->session->Mount(req.mountpoint));
-    mounts.push_back(std::move(m));
-  }
-  if (!foreground) {
-    // Forks; the parent exits 0 now that every mount is up. No threads exist yet.
-    LogToSyslog();
-    if (fuse_daemonize(0) != 0) return Status::IOError("cannot detach from the terminal", EIO);
-  }
-  UniqueFd stop_fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC));
-  UniqueFd done_fd(::eventfd(0, EFD_CLOEXEC));
-  if (!stop_fd.valid() || !done_fd.valid()) return Status::FromErrno("signalfd");
-  std::atomic<size_t> running{mounts.size()};
+// The -o list libfuse mounts with: always read-only, and noexec unless asked.
+std::string FuseMountOptions(const MountRequest& req) {
+  std::string mount_opts = "ro,fsname=" + FsName(req.label) + ",subtype=mapfs";
+  if (req.options.allow_other) mount_opts += ",allow_other";
+  if (req.options.default_permissions) mount_opts += ",default_permissions";
+  // Served bytes are data: nothing on a mount runs unless asked (MS_NOEXEC).
+  if (!req.options.exec) mount_opts += ",noexec";
+  return mount_opts;
+}
+
+// Creates the session of `r` and mounts it; unmounted again when the result goes.
+Result<std::unique_ptr<ServedMount>> MountOne(MountRequest r) {
+  auto m = std::make_unique<ServedMount>();
+  m->request = std::move(r);
+  MountRequest& req = m->request;
+  m->ctx.tree = req.tree.get();
+  m->ctx.options = req.options;
+  // No-open mode would keep stale pages of live files across opens; such
+  // mounts take opens so each one can drop them (docs/layout.md).
+  if (req.tree->has_live_files()) m->ctx.options.open = true;
+  m->ctx.uid = req.options.uid.value_or(::getuid());
+  m->ctx.gid = req.options.gid.value_or(::getgid());
+  std::vector<std::string> argv_text = {"mapfs", "-o", FuseMountOptions(req)};
+  if (req.options.debug) argv_text.push_back("-d");
+  std::vector<char*> argv;
+  for (std::string& a : argv_text) argv.push_back(a.data());
+  fuse_args args = FUSE_ARGS_INIT(static_cast<int>(argv.size()), argv.data());
+  fuse_session* se = fuse_session_new(&args, &MapfsOps(), sizeof(fuse_lowlevel_ops), &m->ctx);
+  fuse_opt_free_args(&args);
+  if (se == nullptr) return Status::InvalidArgument("cannot create the FUSE session");
+  m->session = std::make_unique<FuseSession>(se);
+  MAPFS_RETURN_IF_ERROR(m->session->Mount(req.mountpoint));
+  return m;
+}
+
+// Starts the watcher and the loop thread of every mount. The last loop to
+// end writes `done_fd`.
+void StartServing(std::vector<std::unique_ptr<ServedMount>>& mounts,
+                  std::atomic<size_t>& running, const UniqueFd& done_fd) {
   for (auto& m : mounts) {
     m->watcher = std::make_unique<ReloadWatcher>(m->request.tree.get(), m->session->get());
     Status st = m->watcher->Start();
@@ -237,24 +238,59 @@ Status RunMounts(std::vector<MountRequest> requests) {
   for (auto& m : mounts) {
     LogInfo("serving %s on %s", m->request.label.c_str(), m->request.mountpoint.c_str());
   }
+}
+
+// Waits until every loop has ended, or a stop signal arrives; then ends
+// every loop and waits for them.
+void WaitForEnd(std::vector<std::unique_ptr<ServedMount>>& mounts,
+                const std::atomic<size_t>& running, const UniqueFd& stop_fd,
+                const UniqueFd& done_fd) {
   pollfd fds[2] = {{stop_fd.get(), POLLIN, 0}, {done_fd.get(), POLLIN, 0}};
   while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
   }
-  if (fds[0].revents & POLLIN) {
-    signalfd_siginfo info;
-    if (::read(stop_fd.get(), &info, sizeof info) == sizeof info) {
-      LogInfo("%s: unmounting", strsignal(static_cast<int>(info.ssi_signo)));
-    }
-    for (auto& m : mounts) fuse_session_exit(m->session->get());
-    // A wake-up may land just before a loop blocks; repeat until all are out.
-    while (running > 0) {
-      for (auto& m : mounts) {
-        if (m->loop.joinable()) pthread_kill(m->loop.native_handle(), kWakeSignal);
-      }
-      pollfd done = {done_fd.get(), POLLIN, 0};
-      ::poll(&done, 1, 50);
-    }
+  if (!(fds[0].revents & POLLIN)) return;
+  signalfd_siginfo info;
+  if (::read(stop_fd.get(), &info, sizeof info) == sizeof info) {
+    LogInfo("%s: unmounting", strsignal(static_cast<int>(info.ssi_signo)));
   }
+  for (auto& m : mounts) fuse_session_exit(m->session->get());
+  // A wake-up may land just before a loop blocks; repeat until all are out.
+  while (running > 0) {
+    for (auto& m : mounts) {
+      if (m->loop.joinable()) pthread_kill(m->loop.native_handle(), kWakeSignal);
+    }
+    pollfd done = {done_fd.get(), POLLIN, 0};
+    ::poll(&done, 1, 50);
+  }
+}
+
+}  // namespace
+
+Status RunMounts(std::vector<MountRequest> requests) {
+  if (requests.empty()) return Status::InvalidArgument("nothing to mount");
+  const bool foreground = requests[0].foreground;
+  for (const MountRequest& r : requests) MAPFS_RETURN_IF_ERROR(PrepareMountpoint(r.mountpoint));
+  // A source truncated in place must cost EIO on its reads, not the daemon.
+  if (Status st = InstallTruncationGuard(); !st.ok()) LogWarn("%s", st.ToString().c_str());
+  const sigset_t stop_signals = BlockStopSignals();
+
+  std::vector<std::unique_ptr<ServedMount>> mounts;
+  for (MountRequest& r : requests) {
+    // On failure, the mounts made so far are undone as `mounts` goes.
+    MAPFS_ASSIGN_OR_RETURN(std::unique_ptr<ServedMount> m, MountOne(std::move(r)));
+    mounts.push_back(std::move(m));
+  }
+  if (!foreground) {
+    // Forks; the parent exits 0 now that every mount is up. No threads exist yet.
+    LogToSyslog();
+    if (fuse_daemonize(0) != 0) return Status::IOError("cannot detach from the terminal", EIO);
+  }
+  UniqueFd stop_fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC));
+  UniqueFd done_fd(::eventfd(0, EFD_CLOEXEC));
+  if (!stop_fd.valid() || !done_fd.valid()) return Status::FromErrno("signalfd");
+  std::atomic<size_t> running{mounts.size()};
+  StartServing(mounts, running, done_fd);
+  WaitForEnd(mounts, running, stop_fd, done_fd);
   int failed = 0;
   for (auto& m : mounts) {
     m->loop.join();
@@ -268,14 +304,15 @@ Status RunMounts(std::vector<MountRequest> requests) {
 }
 
 Status RunMount(const std::string& source, const std::string& mountpoint,
-                const MountOptions& options) {
+                const MountOptions& options, bool foreground) {
   TreeOptions tree_options;
-  tree_options.render_cache_bytes = options.render_cache_bytes;
+  tree_options.render_cache_bytes = size_t{options.render_cache_mb} << 20;
   std::vector<MountRequest> requests(1);
   MAPFS_ASSIGN_OR_RETURN(requests[0].tree, Tree::Open(source, tree_options));
   requests[0].label = source;
   requests[0].mountpoint = mountpoint;
   requests[0].options = options;
+  requests[0].foreground = foreground;
   return RunMounts(std::move(requests));
 }
 

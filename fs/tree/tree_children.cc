@@ -1,4 +1,4 @@
-// The children of value directories (design §4): a struct's present fields,
+// The children of value directories (docs/layout.md, "The tree"): a struct's present fields,
 // a list's or tuple's elements by index, a dict's values by key, a
 // frozenset's elements by their own text; and finding one by name.
 #include <algorithm>

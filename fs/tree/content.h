@@ -1,4 +1,4 @@
-// What the files of a mount contain (design §4, docs/layout.md): the text of
+// What the files of a mount contain (docs/layout.md): the text of
 // scalar fields, the .npy header of ndarrays, the names of dict keys and set
 // elements, and the @info document. Pure functions of views; no FUSE here.
 #ifndef MAPFS_FS_CONTENT_H_

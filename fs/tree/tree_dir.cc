@@ -65,24 +65,24 @@ Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& 
 Status Tree::ReadDirEntries(const Node& node, uint64_t pos, bool plus, const DirFiller& fill) {
   std::vector<Entry> entries;
   {
-    std::shared_lock lock(mu_);
+    std::shared_lock lock(slots_.mutex());
     const uint32_t dir_slot = node.kind == Node::Kind::kMountRoot ? 0 : node.id.slot;
     const std::vector<Entry>& all = slots_[dir_slot].entries;
     if (pos < all.size()) entries.assign(all.begin() + static_cast<ptrdiff_t>(pos), all.end());
     // Pinned until listed (see Lookup).
-    for (const Entry& e : entries) Count(e.slot, 1);
+    for (const Entry& e : entries) slots_.Count(e.slot, 1);
   }
   struct Unpin {
     Tree* tree;
     const std::vector<Entry>& entries;
     ~Unpin() {
-      for (const Entry& e : entries) tree->Count(e.slot, -1);
+      for (const Entry& e : entries) tree->slots_.Count(e.slot, -1);
     }
   } unpin{this, entries};
   for (size_t i = 0; i < entries.size(); ++i) {
     NodeId child;
     child.slot = entries[i].slot;
-    std::shared_ptr<const Source> src = SourceAt(child.slot);
+    std::shared_ptr<const Source> src = slots_.At(child.slot);
     if (!src) continue;  // replaced meanwhile
     NodeAttr a;
     if (src->is_array) {

@@ -1,4 +1,4 @@
-// Tree: what a mount shows (design §4, docs/layout.md) as a model of inode
+// Tree: what a mount shows (docs/layout.md) as a model of inode
 // numbers, names, attributes and contents over one or more segments — with
 // no FUSE in it, so it is tested directly.
 //
@@ -35,6 +35,7 @@
 #include <functional>
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <shared_mutex>
 #include <string>
 #include <string_view>
@@ -44,6 +45,8 @@
 #include "mapfs/status.h"
 #include "node_id.h"
 #include "render_cache.h"
+#include "source_version.h"
+#include "version_slots.h"
 
 namespace mapfs::fs {
 
@@ -159,11 +162,11 @@ class Tree {
   // that a replacement does not unmap it under the caller.
   std::shared_ptr<const Segment> segment(std::string_view path) const;
 
-  // Defined in tree_internal.h; named here for the helpers of tree*.cc.
-  struct Source;
+  // Source versions and directory entries (source_version.h); the node
+  // kind is defined in tree_internal.h, for the helpers of tree*.cc.
+  using Source = SourceVersion;
+  using Entry = DirEntry;
   struct Node;
-  struct Slot;
-  struct Entry;
 
  private:
   Tree();
@@ -174,29 +177,50 @@ class Tree {
                   const std::string& where);
   Status ScanDirectory(uint32_t dir_slot, const std::string& dir);
   std::shared_ptr<const Source> OpenMember(const std::string& dir, const std::string& file) const;
-  // A free slot now holding `src`; 0 if every slot is taken.
+  // A free slot now holding `src` (which may make the tree live); 0 if
+  // every slot is taken.
   uint32_t Install(std::shared_ptr<const Source> src);
-  std::shared_ptr<const Source> SourceAt(uint32_t slot) const;
   uint64_t DirIno(uint32_t dir_slot) const;
   // Adds to `out` the files of the collection `shown` was showing (version
   // `old`), so that the kernel drops them at their last close.
   void ForgetCollectionFiles(const Entry& shown, const Source* old,
                              std::vector<Invalidation>* out) const;
-  // Frees `slot` now, or once the kernel forgets its last inode number.
-  void RetireLocked(uint32_t slot);
-  // Adds `lookups` (negative: forgets) to the kernel's count for `slot`.
-  void Count(uint32_t slot, int64_t lookups);
+  // The steps of Refresh: where a changed path shows in the tree, removing
+  // a member whose file is gone, opening the new version of a path, and
+  // serving it in place of the old one (or as a new member).
+  struct Candidate;
+  std::vector<Candidate> CandidatesFor(const std::string& dir, const std::string& path) const;
+  void RemoveMember(const Candidate& c, const std::string& path, const Source* old,
+                    std::vector<Invalidation>* out);
+  std::shared_ptr<const Source> OpenReplacement(const Candidate& c, const std::string& dir,
+                                                const std::string& name, const Source* old) const;
+  void ServeReplacement(const Candidate& c, const std::string& path,
+                        std::shared_ptr<const Source> fresh, const Source* old,
+                        std::vector<Invalidation>* out);
   // Calls visit(slot, const Slot&) for the mount root and each directory
-  // source; the caller holds mu_.
+  // source; the caller holds slots_.mutex().
   template <typename F>
   void ForEachDirectoryLocked(F&& visit) const;
 
   Result<Node> Resolve(uint64_t ino) const;
   Result<Node> ResolveId(const NodeId& id) const;
+  // The steps of ResolveId. PinVersion holds the version `n->id.slot`
+  // names (the current one for a single-file mount's root); the others fill
+  // in a node of a directory source, a shared array or a collection's own
+  // files; the record an entry or record id names (nullopt when `n` is
+  // complete without one: a multimap key directory or its @json); and the
+  // value the steps lead to inside that record.
+  Status PinVersion(Node* n) const;
+  Status ResolveSourceFile(Node* n) const;
+  Result<std::optional<std::string_view>> ResolveRecord(Node* n) const;
+  Status ResolveValue(Node* n, std::string_view record) const;
   Result<NodeAttr> AttrOf(const Node& node) const;
   Result<NodeAttr> ChildAttr(const Node& parent, const NodeId& child_id, const View* child,
                              bool count_lookup);
   uint64_t InoOf(const NodeId& id, bool count_lookup);
+  // Lookup in the mount root or a directory source, and in a collection.
+  Result<NodeAttr> LookupEntry(const Node& parent, std::string_view name);
+  Result<NodeAttr> LookupInCollection(const Node& parent, std::string_view name);
   Result<std::shared_ptr<const std::string>> JsonOf(const Node& node) const;
   // The file name of index entry `ordinal` of a keyed collection.
   Result<std::string> EntryName(const Source& src, uint64_t ordinal, std::string_view key) const;
@@ -213,10 +237,8 @@ class Tree {
   timespec root_mtime_{};
   std::unique_ptr<RenderCache> cache_;
   InodeTable table_;
-  // Guards slots' `src` and `retired`, and every directory's entries.
-  mutable std::shared_mutex mu_;
-  std::unique_ptr<Slot[]> slots_;  // kMaxSlots; 0 is the mount root
-  uint32_t next_slot_ = 0;          // the last slot Install gave
+  // The versions served and every directory's entries; 0 is the mount root.
+  VersionSlots slots_;
   bool opened_ = false;             // Open is done: new files are replacements
 };
 

@@ -31,7 +31,7 @@ void ReplyError(fuse_req_t req, const Status& st) {
 
 void FillStat(const FuseContext& ctx, const NodeAttr& a, struct stat* st) {
   std::memset(st, 0, sizeof(*st));
-  const mode_t m = ctx.options.file_mode;
+  const mode_t m = ctx.options.mode;
   st->st_ino = a.ino;
   // Directories are searchable by whoever may read them.
   st->st_mode = a.is_dir ? (S_IFDIR | m | ((m & 0444) >> 2)) : (S_IFREG | m);
@@ -153,7 +153,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
   // No-open mode: one ENOSYS and the kernel stops sending opens, keeping
   // its page cache of every file (it defaults to keep_cache then).
-  if (ctx.options.no_open) return (void)fuse_reply_err(req, ENOSYS);
+  if (!ctx.options.open) return (void)fuse_reply_err(req, ENOSYS);
   Result<NodeAttr> a = ctx.tree->GetAttr(ino);
   if (!a.ok()) return ReplyError(req, a.status());
   if (a->is_dir) return (void)fuse_reply_err(req, EISDIR);
@@ -166,7 +166,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
-  if (ctx.options.no_open) return (void)fuse_reply_err(req, ENOSYS);
+  if (!ctx.options.open) return (void)fuse_reply_err(req, ENOSYS);
   Result<NodeAttr> a = ctx.tree->GetAttr(ino);
   if (!a.ok()) return ReplyError(req, a.status());
   if (!a->is_dir) return (void)fuse_reply_err(req, ENOTDIR);

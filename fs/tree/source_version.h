@@ -1,0 +1,65 @@
+// One version of one source of a tree (a segment file, a directory of them,
+// or a shared array) and the names directories give to versions. Immutable
+// once opened; shared by the nodes being served from it, so a replaced
+// version stays mapped while it is in use (see "Versions" in tree.h).
+#ifndef MAPFS_FS_SOURCE_VERSION_H_
+#define MAPFS_FS_SOURCE_VERSION_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "mapfs/segment.h"
+#include "mapfs/shared_array.h"
+#include "mapfs/status.h"
+
+namespace mapfs::fs {
+
+// Identifies the file a version was opened from, to tell a replacement
+// (rename, rewrite) from an event that changed nothing.
+struct FileStamp {
+  dev_t dev = 0;
+  ino_t ino = 0;
+  off_t size = 0;
+  timespec mtime{};
+  bool operator==(const FileStamp& o) const {
+    return dev == o.dev && ino == o.ino && size == o.size && mtime.tv_sec == o.mtime.tv_sec &&
+           mtime.tv_nsec == o.mtime.tv_nsec;
+  }
+};
+
+struct SourceVersion {
+  std::string name;  // the entry's name in its directory
+  std::string path;
+  Status status;     // why the segment failed to open
+  std::unique_ptr<Segment> seg;
+  std::string schema_yaml;
+  std::string info_json;
+  timespec mtime{};
+  FileStamp stamp;
+  uint64_t generation = 0;  // unique per version: keys of the render cache
+  // A directory source: its members are the entries of its slot.
+  bool is_directory = false;
+  // A shared-array source is one file, `name` (already `<stem>.npy`): the
+  // .npy header, then the data read live from `array`, a read-only
+  // attachment (null when attaching failed; `status` says why).
+  bool is_array = false;
+  std::unique_ptr<SharedArray> array;
+  std::string npy_header;
+};
+
+// A name in a directory of the tree (the mount root, a directory source)
+// and the slot of the version it currently shows.
+struct DirEntry {
+  std::string name;
+  std::string path;   // what it shows: a file, directory or array URI
+  std::string where;  // error prefix from the mount configuration, or ""
+  uint32_t slot = 0;
+};
+
+}  // namespace mapfs::fs
+
+#endif  // MAPFS_FS_SOURCE_VERSION_H_

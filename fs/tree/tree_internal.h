@@ -1,0 +1,58 @@
+// Private parts of Tree shared by tree.cc (resolution, lookup, reads) and
+// tree_dir.cc (listings): the per-source state, the resolved node, and the
+// child/name helpers of value directories.
+#ifndef MAPFS_FS_TREE_INTERNAL_H_
+#define MAPFS_FS_TREE_INTERNAL_H_
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "mapfs/segment.h"
+#include "mapfs/shared_array.h"
+#include "content.h"
+#include "tree.h"
+
+namespace mapfs::fs {
+
+// The files of a collection directory, in listing order, and their ids.
+constexpr std::string_view kCollectionFiles[] = {"@info", "@schema", "@segment"};
+constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmentFile};
+
+struct Tree::Node {
+  enum class Kind {
+    kMountRoot, kDirectory, kCollection, kSchema, kInfo, kSegment, kKeyDir, kValue, kJson,
+    kArray
+  };
+  Kind kind = Kind::kMountRoot;
+  NodeId id;
+  const Source* src = nullptr;
+  std::shared_ptr<const Source> hold;  // keeps `src` mapped while the node is used
+  View value;                 // kValue; kJson of a value directory: that directory
+  Segment::RecordIds ids;     // kKeyDir, and kJson of a key directory
+  bool key_dir_json = false;  // kJson of a key directory
+  uint64_t record_at = 0;     // file offset of the record, for error messages
+  bool is_dir() const {
+    return kind == Kind::kMountRoot || kind == Kind::kDirectory || kind == Kind::kCollection ||
+           kind == Kind::kKeyDir ||
+           (kind == Kind::kValue && IsDirectoryValue(value));
+  }
+};
+
+// Number of child positions of a value directory (fields, elements, entries).
+size_t ChildCount(const View& dir);
+// The child at `pos` of a value directory: a null view when absent (an
+// absent field, a null element), NotFound past the end.
+Result<View> ChildAt(const View& dir, uint64_t pos);
+// The file name of the child at `pos` (non-null).
+Result<std::string> ChildName(const View& dir, uint64_t pos);
+// The position of the child called `name`, nullopt if there is none.
+Result<std::optional<uint64_t>> FindChild(const View& dir, std::string_view name);
+
+}  // namespace mapfs::fs
+
+#endif  // MAPFS_FS_TREE_INTERNAL_H_

@@ -1,0 +1,93 @@
+// VersionSlots: slot handout, retirement and release of replaced versions.
+#include "version_slots.h"
+
+#include <gtest/gtest.h>
+
+#include <memory>
+#include <mutex>
+#include <set>
+
+namespace mapfs::fs {
+namespace {
+
+std::shared_ptr<const SourceVersion> Version(const std::string& name) {
+  auto v = std::make_shared<SourceVersion>();
+  v->name = name;
+  return v;
+}
+
+void Retire(VersionSlots& slots, uint32_t slot) {
+  std::unique_lock lock(slots.mutex());
+  slots.RetireLocked(slot);
+}
+
+TEST(VersionSlotsTest, InstallGivesDistinctNonRootSlotsUntilFull) {
+  VersionSlots slots(4);  // slot 0 is the root: three versions fit
+  std::set<uint32_t> given;
+  for (int i = 0; i < 3; ++i) {
+    const uint32_t s = slots.Install(Version("v" + std::to_string(i)));
+    ASSERT_NE(s, 0u);
+    EXPECT_TRUE(given.insert(s).second);
+    EXPECT_EQ(slots.At(s)->name, "v" + std::to_string(i));
+  }
+  EXPECT_EQ(slots.Install(Version("full")), 0u);
+  EXPECT_EQ(slots.open_versions(), 3u);
+  EXPECT_EQ(slots.At(0), nullptr);
+  EXPECT_EQ(slots.At(99), nullptr);
+}
+
+TEST(VersionSlotsTest, RetiredVersionWithoutLookupsIsFreedAtOnce) {
+  VersionSlots slots(4);
+  std::weak_ptr<const SourceVersion> watch;
+  uint32_t s;
+  {
+    auto v = Version("old");
+    watch = v;
+    s = slots.Install(std::move(v));
+  }
+  Retire(slots, s);
+  EXPECT_EQ(slots.At(s), nullptr);
+  EXPECT_TRUE(watch.expired());
+  EXPECT_EQ(slots.open_versions(), 0u);
+}
+
+TEST(VersionSlotsTest, RetiredVersionIsFreedWhenTheKernelForgetsItsLastLookup) {
+  VersionSlots slots(4);
+  const uint32_t s = slots.Install(Version("old"));
+  slots.Count(s, 2);
+  Retire(slots, s);
+  ASSERT_NE(slots.At(s), nullptr);  // still named by the kernel: still served
+  slots.Count(s, -1);
+  ASSERT_NE(slots.At(s), nullptr);
+  slots.Count(s, -1);
+  EXPECT_EQ(slots.At(s), nullptr);
+  EXPECT_EQ(slots.open_versions(), 0u);
+}
+
+TEST(VersionSlotsTest, LookupsOfACurrentVersionNeverFreeIt) {
+  VersionSlots slots(4);
+  const uint32_t s = slots.Install(Version("current"));
+  slots.Count(s, 1);
+  slots.Count(s, -1);
+  EXPECT_NE(slots.At(s), nullptr);
+}
+
+TEST(VersionSlotsTest, FreedSlotsComeBackRoundRobin) {
+  VersionSlots slots(4);
+  const uint32_t a = slots.Install(Version("a"));
+  Retire(slots, a);
+  // The freed slot is the last one handed out again.
+  const uint32_t b = slots.Install(Version("b"));
+  const uint32_t c = slots.Install(Version("c"));
+  EXPECT_NE(b, a);
+  EXPECT_NE(c, a);
+  EXPECT_EQ(slots.Install(Version("d")), a);
+  EXPECT_EQ(slots.At(a)->name, "d");
+  // A reused slot starts clean.
+  EXPECT_TRUE(slots[a].entries.empty());
+  EXPECT_FALSE(slots[a].retired);
+  EXPECT_EQ(slots[a].lookups.load(), 0);
+}
+
+}  // namespace
+}  // namespace mapfs::fs
