@@ -77,6 +77,7 @@ void ReloadWatcher::Run() {
       CheckNow();
     }
     ReportTruncations();
+    FlushSuppressedLogs();
   }
 }
 
