@@ -6,7 +6,7 @@ import errno
 import os
 import time
 
-from mapfs_testlib import build_segment, mounted, wait_for
+from mapfs_testlib import build_segment, mounted, replace_with_bytes, wait_for
 
 SCHEMA = """structs:
   Person:
@@ -27,6 +27,22 @@ def people(mapfs_bin, workdir, name, prefix):
     return build_segment(mapfs_bin, workdir, SCHEMA, "Person",
                          [{"key": f"k{i}", "id": i, "name": f"{prefix}-{i}"} for i in range(3)],
                          key="key", name=name)
+
+
+def test_a_refused_replacement_left_in_place_is_verified_once(mapfs_bin, tmp_path):
+    seg = people(mapfs_bin, tmp_path / "src", "people", "a")
+    bad = bytearray(read(seg))
+    bad[-10] ^= 0x40  # only the last section's checksum sees it
+    with mounted(mapfs_bin, seg, tmp_path / "mnt", extra_args=("--log-level", "debug")) as m:
+        assert read(m.path / "k1" / "name") == b"a-1"
+        replace_with_bytes(seg, bytes(bad))
+        wait_for(lambda: "replacement refused" in m.log_text(), 5, "the refusal")
+        time.sleep(3.5)  # three more once-a-second checks
+        log = m.log_text()
+        assert log.count(f"{seg}: changed; opening and verifying it") == 1, log
+        assert log.count("replacement refused") == 1, log
+        assert read(m.path / "k1" / "name") == b"a-1"
+        assert m.alive()
 
 
 def test_linked_and_symlinked_segments_join_a_directory_source(mapfs_bin, tmp_path):

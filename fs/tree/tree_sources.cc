@@ -374,6 +374,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
     }
     if (old && old->stamp == StampOf(st)) continue;  // nothing changed
     if (refused_.Known(path, st)) continue;           // refused, and unchanged since
+    LogDebug("%s: changed; opening and verifying it", path.c_str());
     std::shared_ptr<const Source> fresh;
     if (c.member) {
       fresh = OpenMember(dir, name);
