@@ -17,8 +17,9 @@ namespace mapfs::fs {
 namespace {
 
 // A rebuild renamed over a file, a file written in place, a file removed or
-// renamed away (directory sources).
-constexpr uint32_t kEvents = IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE;
+// renamed away, a name created by link() or symlink() (directory sources).
+constexpr uint32_t kEvents =
+    IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
 constexpr int kPollMillis = 1000;
 
 std::pair<std::string, std::string> SplitPath(const std::string& path) {
@@ -76,6 +77,7 @@ void ReloadWatcher::Run() {
       CheckNow();
     }
     ReportTruncations();
+    FlushSuppressedLogs();
   }
 }
 
@@ -122,7 +124,11 @@ void ReloadWatcher::HandleEvents() {
       }
       auto it = dirs_.find(ev->wd);
       if (it == dirs_.end() || ev->len == 0) continue;
-      Apply(tree_->Refresh(it->second, ev->name));
+      // A created name may be a file still being written: Refresh waits for
+      // its IN_CLOSE_WRITE unless it already opens.
+      Apply(tree_->Refresh(it->second, ev->name,
+                           (ev->mask & IN_CREATE) ? RefreshCause::kCreated
+                                                  : RefreshCause::kChanged));
     }
   }
 }

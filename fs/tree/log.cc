@@ -1,6 +1,8 @@
 // The daemon's log; see log.h.
 #include "log.h"
 
+#include "log_limiter.h"
+
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 #include <spdlog/spdlog.h>
@@ -10,6 +12,7 @@
 #include <cstdio>
 #include <memory>
 #include <mutex>
+#include <vector>
 
 namespace mapfs::fs {
 
@@ -39,15 +42,29 @@ spdlog::logger& Logger() {
   return *logger;
 }
 
-void Log(spdlog::level::level_enum level, const char* format, va_list ap) {
+// Warnings and errors can be caused by any reader (a corrupt node read in a
+// loop): they go through the rate limit (log_limiter.h).
+LogLimiter& Limiter() {
+  static LogLimiter limiter;
+  return limiter;
+}
+
+void Write(const std::vector<LogLimiter::Line>& lines) {
+  for (const LogLimiter::Line& l : lines) Logger().log(SpdLevel(l.level), "{}", l.text);
+}
+
+void Log(LogLevel level, const char* format, va_list ap) {
   spdlog::logger& logger = Logger();
-  if (!logger.should_log(level)) return;
+  if (!logger.should_log(SpdLevel(level))) return;
   char line[2048];
   std::vsnprintf(line, sizeof(line), format, ap);
-  logger.log(level, "{}", line);
+  if (level >= LogLevel::kWarn) return Write(Limiter().Admit(level, line));
+  logger.log(SpdLevel(level), "{}", line);
 }
 
 }  // namespace
+
+void FlushSuppressedLogs() { Write(Limiter().Flush()); }
 
 void SetLogLevel(LogLevel level) { Logger().set_level(SpdLevel(level)); }
 
@@ -77,10 +94,10 @@ void LogToSyslog() {
     Log(level, format, ap);                 \
     va_end(ap);                             \
   }
-MAPFS_DEFINE_LOG(LogError, spdlog::level::err)
-MAPFS_DEFINE_LOG(LogWarn, spdlog::level::warn)
-MAPFS_DEFINE_LOG(LogInfo, spdlog::level::info)
-MAPFS_DEFINE_LOG(LogDebug, spdlog::level::debug)
+MAPFS_DEFINE_LOG(LogError, LogLevel::kError)
+MAPFS_DEFINE_LOG(LogWarn, LogLevel::kWarn)
+MAPFS_DEFINE_LOG(LogInfo, LogLevel::kInfo)
+MAPFS_DEFINE_LOG(LogDebug, LogLevel::kDebug)
 #undef MAPFS_DEFINE_LOG
 
 }  // namespace mapfs::fs

@@ -185,6 +185,7 @@ Result<std::shared_ptr<const std::string>> Tree::JsonOf(const Node& node) const 
     if (!st.ok()) return CorruptNode(node, st);
   }
   out->push_back('\n');
+  out->shrink_to_fit();  // appending left up to twice the bytes; the cache keeps them
   cache_->Put(key, out);
   return std::shared_ptr<const std::string>(std::move(out));
 }

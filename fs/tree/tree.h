@@ -44,6 +44,7 @@
 #include "mapfs/segment.h"
 #include "mapfs/status.h"
 #include "node_id.h"
+#include "refused_files.h"
 #include "render_cache.h"
 #include "source_version.h"
 #include "version_slots.h"
@@ -71,6 +72,11 @@ struct Invalidation {
   uint64_t parent = 0;
   std::string name;
 };
+
+// Why Refresh looks at a name. kCreated: the name was just created (a
+// link, a symlink, or a file that may still be written); a new regular file
+// that does not open yet is left, unlogged, for the event of its last close.
+enum class RefreshCause { kChanged, kCreated };
 
 struct NodeAttr {
   uint64_t ino = 0;
@@ -128,9 +134,14 @@ class Tree {
   // means for the tree: a replaced source or member that validates is served
   // from now on, a new `*.mapfs` file in a directory source appears, a
   // removed one disappears. A replacement that fails to open or to verify its
-  // checksums is refused (logged) and the old version keeps serving. Returns
-  // what the kernel must forget; empty when nothing changed.
-  std::vector<Invalidation> Refresh(const std::string& dir, const std::string& name);
+  // checksums is refused (logged once: the same file, unchanged, is not
+  // verified again) and the old version keeps serving. Returns what the
+  // kernel must forget; empty when nothing changed.
+  std::vector<Invalidation> Refresh(const std::string& dir, const std::string& name,
+                                    RefreshCause cause = RefreshCause::kChanged);
+  // Number of files whose checksums were verified before being served (for
+  // tests and stats).
+  uint64_t verified_files() const { return verified_; }
   // Number of source versions held, current and retired (for tests).
   size_t open_versions() const;
 
@@ -240,6 +251,8 @@ class Tree {
   // The versions served and every directory's entries; 0 is the mount root.
   VersionSlots slots_;
   bool opened_ = false;             // Open is done: new files are replacements
+  RefusedFiles refused_;            // replacements refused, not to verify again
+  mutable std::atomic<uint64_t> verified_{0};  // files verified (verified_files)
 };
 
 }  // namespace mapfs::fs

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <climits>
 #include <mutex>
@@ -29,9 +30,12 @@ FileStamp StampOf(const struct stat& st) {
   return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
 }
 
-// Opens one version of a segment file. With `verify`, the section checksums
-// are checked too: a replacement is read whole before it is served.
-std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string path, bool verify) {
+// Opens one version of a segment file. With `verified` (a counter of the
+// files verified), the section checksums are checked too: a replacement is
+// read whole before it is served.
+std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string path,
+                                                std::atomic<uint64_t>* verified) {
+  const bool verify = verified != nullptr;
   auto src = std::make_shared<Tree::Source>();
   src->name = std::move(name);
   src->path = std::move(path);
@@ -42,6 +46,7 @@ std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string pa
     src->stamp = StampOf(st);
   }
   Result<Segment> seg = Segment::Open(src->path);
+  if (verify && seg.ok()) ++*verified;
   Status st_open = seg.ok() && verify ? seg->VerifyChecksums() : seg.status();
   if (!st_open.ok()) {
     src->status = st_open;
@@ -77,6 +82,13 @@ Status WithWhere(const std::string& where, const Status& st) {
   return where.empty() ? st : st.WithContext(where);
 }
 
+// A regular file with one name: just created by open(O_CREAT) and perhaps
+// still being written (a link or a symlink names a file already written).
+bool MayStillBeWritten(const std::string& path) {
+  struct stat st;
+  return ::lstat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_nlink == 1;
+}
+
 }  // namespace
 
 Tree::Tree() = default;
@@ -91,7 +103,7 @@ std::shared_ptr<const Tree::Source> Tree::OpenMember(const std::string& dir,
     struct stat st;
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
     return OpenSegmentSource(file.substr(0, file.size() - kSuffix.size()), path,
-                             /*verify=*/opened_);
+                             opened_ ? &verified_ : nullptr);
   }
   if (HasArrayMagic(path)) {
     Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
@@ -186,7 +198,7 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOpti
   } else if (!S_ISDIR(st.st_mode)) {
     tree->single_ = true;
     tree->root_mtime_ = st.st_mtim;
-    std::shared_ptr<const Source> src = OpenSegmentSource("", source, false);
+    std::shared_ptr<const Source> src = OpenSegmentSource("", source, nullptr);
     // A single file is the whole mount: refuse it now rather than serve EIO.
     if (!src->status.ok()) return src->status;
     MAPFS_RETURN_IF_ERROR(tree->AddEntry(0, std::move(src), source, ""));
@@ -246,7 +258,7 @@ Status Tree::AddSource(const TreeSource& spec) {
     }
     return fail(ScanDirectory(slot, spec.path));
   }
-  std::shared_ptr<const Source> src = OpenSegmentSource(spec.name, spec.path, false);
+  std::shared_ptr<const Source> src = OpenSegmentSource(spec.name, spec.path, nullptr);
   if (!src->status.ok()) return fail(src->status);
   return AddEntry(0, std::move(src), spec.path, spec.where);
 }
@@ -371,7 +383,7 @@ std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
     array->name = old->name;
     return array;
   }
-  return OpenSegmentSource(c.entry->name, path, /*verify=*/true);
+  return OpenSegmentSource(c.entry->name, path, &verified_);
 }
 
 void Tree::ServeReplacement(const Candidate& c, const std::string& path,
@@ -384,6 +396,7 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
       if (e.name == shown_name) return;  // the name belongs to another file
     }
   }
+  refused_.Forget(path);
   const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
   const uint32_t slot = Install(std::move(fresh));
   if (slot == 0) {
@@ -415,21 +428,28 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
   out->push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
 }
 
-std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::string& name) {
+std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::string& name,
+                                        RefreshCause cause) {
   const std::string path = JoinPath(dir, name);
   std::vector<Invalidation> out;
   for (const Candidate& c : CandidatesFor(dir, path)) {
     std::shared_ptr<const Source> old = c.entry ? slots_.At(c.entry->slot) : nullptr;
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
+      refused_.Forget(path);
       // A mount's own source stays until replaced; a member goes.
       if (c.member && c.entry) RemoveMember(c, path, old.get(), &out);
       continue;
     }
     if (old && old->stamp == StampOf(st)) continue;  // nothing changed
+    if (refused_.Known(path, st)) continue;           // refused, and unchanged since
+    LogDebug("%s: changed; opening and verifying it", path.c_str());
     std::shared_ptr<const Source> fresh = OpenReplacement(c, dir, name, old.get());
     if (!fresh) continue;
     if (!fresh->status.ok()) {
+      // A new file being written is looked at again when it is closed.
+      if (cause == RefreshCause::kCreated && MayStillBeWritten(path)) continue;
+      refused_.Remember(path, st);
       std::string_view why = fresh->status.message();
       if (why.starts_with(path + ": ")) why.remove_prefix(path.size() + 2);
       LogError("%s: replacement refused: %.*s; %s", path.c_str(), static_cast<int>(why.size()),
