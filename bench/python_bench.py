@@ -11,7 +11,9 @@ in --workdir), then times in one run, on random keys / indices:
   sharedbuffers mapping[key].id and array getter (with --sharedbuffers, if
                `sharedbuffers` is importable)
 
-and prints the median ns per lookup of several rounds and the ratios.
+and prints the median ns per lookup of several rounds and the ratios; then
+the build rate from Python dicts (mapfs.build, and sharedbuffers' mapping
+build of the same records) and the two files' sizes.
 
     PYTHONPATH=build/python /usr/bin/python3 bench/python_bench.py [--records N]
 """
@@ -113,7 +115,10 @@ def bench_sharedbuffers(records, keys, indices, rounds):
                 tags=frozenset(r["tags"])) for r in records]
     results = {}
     with tempfile.TemporaryFile() as f:
+        t0 = time.perf_counter()
         mapping = RecMapping.build(((o.key, o) for o in objs), destfile=f)
+        results["sharedbuffers build records/s"] = len(objs) / (time.perf_counter() - t0)
+        results["sharedbuffers file bytes"] = os.fstat(f.fileno()).st_size
         if mapping is None:
             f.seek(0)
             mapping = RecMapping.map_file(f)
@@ -210,11 +215,23 @@ def main():
         except ImportError as e:
             print(f"sharedbuffers not importable ({e}); skipped", file=sys.stderr)
 
+    # Building the same mapping from the Python dicts (wall clock: the GIL
+    # is released while sorting and writing).
+    out = pathlib.Path(args.workdir) / f"from_python_{args.records}.mapfs"
+    schema = mapfs.Schema.from_yaml(SCHEMA)
+    t0 = time.perf_counter()
+    mapfs.build(out, records, schema=schema, type="Rec", key="key")
+    res["mapfs build records/s"] = len(records) / (time.perf_counter() - t0)
+    res["mapfs file bytes"] = out.stat().st_size
+    assert out.read_bytes() == segs["by_key"].read_bytes(), "Python and JSONL builds differ"
+    out.unlink()
+
     print(f"{args.records} records, {args.lookups} random lookups, median of {args.rounds} "
           f"rounds ({'wall' if args.wall else 'CPU'} time), "
           f"Python {sys.version.split()[0]}")
-    for name, ns in res.items():
-        print(f"  {name:40s} {ns:8.0f} ns")
+    for name, value in res.items():
+        unit = "" if name.endswith(("records/s", "bytes")) else " ns"
+        print(f"  {name:40s} {value:12.0f}{unit}")
     print("ratios (lower is better for mapfs):")
     vs_dict = res["mapfs seg[key].id"] / res["dict d[key]['id']"]
     print(f"  seg[key].id / d[key]['id']          {vs_dict:.2f}  (target <= 3)")
@@ -226,6 +243,12 @@ def main():
     if sba:
         print(f"  seg[i].id / sharedbuffers getter    {res['mapfs seg[i].id'] / sba:.2f}"
               "  (target <= 0.5)")
+    sbb = res.get("sharedbuffers build records/s")
+    if sbb:
+        print(f"  build rate mapfs / sharedbuffers    {res['mapfs build records/s'] / sbb:.2f}"
+              "  (target >= 5)")
+        print(f"  file size mapfs / sharedbuffers     "
+              f"{res['mapfs file bytes'] / res['sharedbuffers file bytes']:.2f}  (target <= 1)")
 
 
 if __name__ == "__main__":
