@@ -165,6 +165,8 @@ class Segment {
   Result<RecordIds> FindAll(std::string_view key) const;
   Result<RecordIds> FindAll(uint64_t key) const;
   Result<RecordIds> RecordsAt(uint64_t ordinal) const;
+  // Mappings: the record id of the key at `ordinal` (O(log records)).
+  Result<uint64_t> MappingRecordAt(uint64_t ordinal) const;
   // Approximate multimaps: records whose key hash matches `key`'s; may hold
   // records of other keys, never misses one of `key`'s.
   Result<RecordIds> Candidates(std::string_view key) const;

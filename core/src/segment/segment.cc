@@ -149,6 +149,10 @@ Result<Segment::RecordIds> Segment::RecordsAt(uint64_t ordinal) const {
   return internal::RangeAt(layout_, ordinal);
 }
 
+Result<uint64_t> Segment::MappingRecordAt(uint64_t ordinal) const {
+  return internal::MappingRecordAt(layout_, ordinal);
+}
+
 Result<Segment::RecordIds> Segment::Candidates(std::string_view key) const {
   if (layout_.kind != CollectionKind::kApproxMultiMap) {
     return Status::InvalidArgument(layout_.name + ": Candidates needs an approximate multimap");

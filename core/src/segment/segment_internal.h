@@ -50,6 +50,10 @@ Result<RawItem> ReadEntryItem(const SegmentLayout& l, uint64_t ordinal);
 // Index ordinal of `key` (key bytes compared), or nullopt. For approximate
 // multimaps the first entry with a matching fingerprint.
 Result<std::optional<uint64_t>> FindOrdinal(const SegmentLayout& l, std::string_view key);
+// Mappings: the record id of the entry at `ordinal`. A mapping's items are
+// written in input order and never shared (keys are unique), so the record
+// offset table is increasing and a binary search finds the entry's item.
+Result<uint64_t> MappingRecordAt(const SegmentLayout& l, uint64_t ordinal);
 // Multimap range of the entry at `ordinal`: pointer to its record ids.
 Result<Segment::RecordIds> RangeAt(const SegmentLayout& l, uint64_t ordinal);
 

@@ -229,6 +229,28 @@ Result<RawItem> ReadEntryItem(const SegmentLayout& l, uint64_t ordinal) {
   return ReadItem(l, sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * ordinal)));
 }
 
+Result<uint64_t> MappingRecordAt(const SegmentLayout& l, uint64_t ordinal) {
+  if (l.kind != CollectionKind::kMapping) return Status::InvalidArgument(l.name + ": not a mapping");
+  if (ordinal >= l.key_count) {
+    return Status::OutOfRange(l.name + ": key " + std::to_string(ordinal) + " of " +
+                              std::to_string(l.key_count));
+  }
+  const uint64_t item = sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * ordinal));
+  uint64_t lo = 0, hi = l.record_count;
+  while (lo < hi) {
+    const uint64_t mid = lo + (hi - lo) / 2;
+    const uint64_t at = Load<uint64_t>(l.record_offsets.data + 8 * mid);
+    if (at == item) return mid;
+    if (at < item) {
+      lo = mid + 1;
+    } else {
+      hi = mid;
+    }
+  }
+  return SegmentCorruption(l, l.entries.file_offset + 8 * ordinal,
+                           "entry's item is not a record (record offsets out of order?)");
+}
+
 Result<std::optional<uint64_t>> FindOrdinal(const SegmentLayout& l, std::string_view key) {
   if (l.kind == CollectionKind::kArray) {
     return Status::InvalidArgument(l.name + ": an array has no keys");
