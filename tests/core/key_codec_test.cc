@@ -165,6 +165,19 @@ TEST_F(KeyCodecTest, GenericScalarKeysTakeBareStrings) {
   EXPECT_TRUE(int_codec.FromText("four").status().IsInvalidArgument());
 }
 
+TEST_F(KeyCodecTest, FindOfAValueOfAnotherTypeIsAnErrorNotAbsent) {
+  Segment seg = Build(CollectionKind::kMapping, "pair", {Kv("a", 10, 1), Kv("b", 20, 2)});
+  auto hit = seg.Find(Value::Tuple({Value::Str("b"), Value::Int(2)}));
+  ASSERT_TRUE(hit.ok()) << hit.status().ToString();
+  ASSERT_TRUE(hit->has_value());
+  auto miss = seg.Find(Value::Tuple({Value::Str("b"), Value::Int(3)}));
+  ASSERT_TRUE(miss.ok());
+  EXPECT_FALSE(miss->has_value());
+  // A str cannot be packed as a tuple<str, int64>: no answer, an error.
+  auto wrong = seg.Find(Value::Str("b"));
+  EXPECT_TRUE(wrong.status().IsInvalidArgument()) << wrong.status().ToString();
+}
+
 TEST_F(KeyCodecTest, ArraysHaveNoKeys) {
   Segment seg = Build(CollectionKind::kArray, nullptr, Values());
   KeyCodec codec(seg);

@@ -106,7 +106,8 @@ Result<std::optional<Segment::Entry>> Segment::Find(const Value& key) const {
     case KeyKind::kGeneric: {
       RecordPacker packer(*schema_);
       Result<std::string_view> packed = packer.PackValue(*key_type_, key);
-      if (!packed.ok()) return std::optional<Entry>();  // cannot be a key of this type
+      // Not "absent": the caller's value is not a key of this type.
+      if (!packed.ok()) return packed.status().WithContext(layout_.name + ": key");
       return FindRaw(*packed);
     }
     case KeyKind::kNone:
