@@ -261,8 +261,8 @@ TEST(Tree, CorruptRecordsGiveCorruptionNeverACrash) {
   Built b = Build(dir.File("c.mapfs"), kKeyed, "Item", lines);
   std::string bytes = testing::ReadFileOrDie(b.path);
   Segment seg = Segment::Open(b.path).value();
-  const size_t begin = seg.layout().data.file_offset;
-  const size_t end = begin + seg.layout().data.size;
+  const size_t begin = seg.Info().section("data")->offset;
+  const size_t end = begin + seg.Info().section("data")->size;
   int corrupt = 0;
   for (int round = 0; round < 20; ++round) {
     std::string copy = bytes;

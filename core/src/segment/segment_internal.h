@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "mapfs/segment.h"
 #include "mapfs/segment_builder.h"
 #include "mapfs/status.h"
@@ -21,6 +21,37 @@
 
 namespace mapfs {
 namespace internal {
+
+// A byte range of the segment, proven in bounds at open.
+struct SectionSpan {
+  const uint8_t* data = nullptr;
+  uint64_t size = 0;
+  uint64_t file_offset = 0;  // for error messages
+  uint64_t checksum = 0;
+  bool present = false;
+};
+
+// What open learned from the header and section table; plain data.
+struct SegmentLayout {
+  std::string name;  // the file name used in error messages
+  const uint8_t* base = nullptr;
+  uint64_t size = 0;
+  uint16_t major_version = 0;
+  uint16_t minor_version = 0;
+  uint64_t incompat_features = 0;
+  uint64_t compat_features = 0;
+  CollectionKind kind = CollectionKind::kArray;
+  KeyKind key_kind = KeyKind::kNone;
+  uint32_t index_bits = 0;
+  uint32_t section_count = 0;
+  uint64_t record_count = 0;
+  uint64_t key_count = 0;
+  int32_t root_struct_index = 0;
+  int32_t key_field_index = -1;
+  uint64_t hash_seed = 0;
+  uint64_t header_checksum = 0;
+  SectionSpan schema, data, record_offsets, directory, entries, ranges, postings;
+};
 
 // The key hash: xxh3-64 of the key bytes with the file's seed.
 using KeyHashFn = uint64_t (*)(const void* data, size_t size, uint64_t seed);
