@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "file_util.h"
+#include "build_internal.h"
 #include "segment_internal.h"
 #include "test_util.h"
 

@@ -3,7 +3,7 @@
 #include "mapfs/segment_builder.h"
 
 #include "mapfs/key_codec.h"
-#include "segment_internal.h"
+#include "build_internal.h"
 
 namespace mapfs {
 

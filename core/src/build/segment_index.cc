@@ -7,7 +7,7 @@
 #include <queue>
 
 #include "mapfs/key_codec.h"
-#include "segment_internal.h"
+#include "build_internal.h"
 
 namespace mapfs {
 
