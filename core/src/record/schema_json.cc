@@ -1,6 +1,6 @@
 // The schema's text forms: the canonical JSON embedded in segment files (and
 // its strict reader, which treats the bytes as untrusted) and the YAML of
-// design §2 that a mount shows as @schema. docs/schema.md specifies both.
+// the schema language that a mount shows as @schema. docs/schema.md specifies both.
 #include <cctype>
 #include <cstdio>
 #include <exception>
