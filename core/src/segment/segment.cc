@@ -179,13 +179,25 @@ Result<View> Segment::KeyView(std::string_view key) const {
   return ViewValue(*schema_, *key_type_, key);
 }
 
-Result<Segment::RecordIds> Segment::FindAll(std::string_view key) const {
-  if (layout_->kind != CollectionKind::kMultiMap) {
-    return Status::InvalidArgument(layout_->name + ": FindAll needs a multimap");
+namespace {
+
+// The record ids of `key` in a multimap or approximate multimap `kind`.
+Result<Segment::RecordIds> RangeOf(const internal::SegmentLayout& l, std::string_view key,
+                                   CollectionKind kind, std::string_view caller) {
+  if (l.kind != kind) {
+    return Status::InvalidArgument(l.name + ": " + std::string(caller) + " needs " +
+                                   (kind == CollectionKind::kMultiMap ? "a multimap"
+                                                                      : "an approximate multimap"));
   }
-  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, internal::FindOrdinal(*layout_, key));
-  if (!ordinal) return RecordIds();
-  return internal::RangeAt(*layout_, *ordinal);
+  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, internal::FindOrdinal(l, key));
+  if (!ordinal) return Segment::RecordIds();
+  return internal::RangeAt(l, *ordinal);
+}
+
+}  // namespace
+
+Result<Segment::RecordIds> Segment::FindAll(std::string_view key) const {
+  return RangeOf(*layout_, key, CollectionKind::kMultiMap, "FindAll");
 }
 
 Result<Segment::RecordIds> Segment::FindAll(uint64_t key) const {
@@ -201,12 +213,7 @@ Result<uint64_t> Segment::MappingRecordAt(uint64_t ordinal) const {
 }
 
 Result<Segment::RecordIds> Segment::Candidates(std::string_view key) const {
-  if (layout_->kind != CollectionKind::kApproxMultiMap) {
-    return Status::InvalidArgument(layout_->name + ": Candidates needs an approximate multimap");
-  }
-  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, internal::FindOrdinal(*layout_, key));
-  if (!ordinal) return RecordIds();
-  return internal::RangeAt(*layout_, *ordinal);
+  return RangeOf(*layout_, key, CollectionKind::kApproxMultiMap, "Candidates");
 }
 
 // A stored str or uint key must equal the record's key field.
