@@ -59,15 +59,15 @@ Status SegmentCorruption(const SegmentLayout& l, uint64_t file_offset, std::stri
                             std::string(reason));
 }
 
-Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string name) {
-  SegmentLayout l;
-  l.name = std::move(name);
-  l.base = data;
-  l.size = size;
+namespace {
+
+// Step 1: the fixed header — size, magic, version, checksum (over the header
+// and section table), features, file size and kinds — into `*h`.
+Status CheckHeader(const SegmentLayout& l, const uint8_t* data, size_t size, sf::Header* out) {
+  sf::Header& h = *out;
   if (size < sizeof(sf::Header)) {
     return SegmentCorruption(l, size, "file shorter than the 128-byte header");
   }
-  sf::Header h;
   std::memcpy(&h, data, sizeof(h));
   if (std::memcmp(h.magic, sf::kMagic, sizeof(h.magic)) != 0) {
     return SegmentCorruption(l, 0, "bad magic: not a mapfs segment");
@@ -114,6 +114,12 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
   if (h.collection_kind > 3 || h.key_kind > 3) {
     return SegmentCorruption(l, offsetof(sf::Header, collection_kind), "unknown collection kind");
   }
+  return Status::OK();
+}
+
+// Step 2: the header's fields, as checked, into the layout.
+void CopyHeader(const sf::Header& h, SegmentLayout* layout) {
+  SegmentLayout& l = *layout;
   l.major_version = h.major_version;
   l.minor_version = h.minor_version;
   l.incompat_features = h.incompat_features;
@@ -129,8 +135,11 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
   l.hash_seed = h.hash_seed;
   l.header_checksum = h.header_checksum;
 
+}
+
+// Step 3: the kinds and counts agree with each other.
+Status CheckKindsAndCounts(const SegmentLayout& l) {
   const bool keyed = l.kind != CollectionKind::kArray;
-  const bool multi = l.kind == CollectionKind::kMultiMap || l.kind == CollectionKind::kApproxMultiMap;
   const uint64_t kind_at = offsetof(sf::Header, collection_kind);
   if (keyed != (l.key_kind != KeyKind::kNone) ||
       (l.kind == CollectionKind::kApproxMultiMap && l.key_kind != KeyKind::kStr)) {
@@ -149,12 +158,18 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
     return SegmentCorruption(l, offsetof(sf::Header, root_struct_index), "bad struct index");
   }
 
-  // The section table: aligned, in order, no overlap, inside the file.
+  return Status::OK();
+}
+
+// Step 4: the section table — aligned, in order, no overlap, inside the file.
+Status ReadSectionTable(const uint8_t* data, size_t size, uint32_t section_count,
+                        SegmentLayout* layout) {
+  SegmentLayout& l = *layout;
   SectionSpan* by_kind[sf::kSectionKindCount] = {
       nullptr, &l.schema, &l.data, &l.record_offsets, &l.directory, &l.entries, &l.ranges,
       &l.postings};
-  uint64_t prev_end = sf::HeaderAreaSize(h.section_count);
-  for (uint32_t i = 0; i < h.section_count; ++i) {
+  uint64_t prev_end = sf::HeaderAreaSize(section_count);
+  for (uint32_t i = 0; i < section_count; ++i) {
     const uint64_t at = sizeof(sf::Header) + uint64_t{i} * sizeof(sf::SectionEntry);
     sf::SectionEntry e;
     std::memcpy(&e, data + at, sizeof(e));
@@ -170,7 +185,15 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
     *s = SectionSpan{data + e.offset, e.size, e.offset, e.checksum, true};
   }
 
-  auto require = [&](const SectionSpan& s, bool needed, uint64_t expected_size,
+  return Status::OK();
+}
+
+// Step 5: each section the kind needs is there with its exact size, and the
+// directory spans the entries.
+Status CheckRequiredSections(const SegmentLayout& l) {
+  const bool keyed = l.kind != CollectionKind::kArray;
+  const bool multi = l.kind == CollectionKind::kMultiMap || l.kind == CollectionKind::kApproxMultiMap;
+  auto require = [&l](const SectionSpan& s, bool needed, uint64_t expected_size,
                      std::string_view what) -> Status {
     if (s.present != needed) {
       return SegmentCorruption(l, sizeof(sf::Header),
@@ -196,6 +219,22 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
                 Load<uint32_t>(l.directory.data + 4 * buckets) != l.key_count)) {
     return SegmentCorruption(l, l.directory.file_offset, "directory does not span the entries");
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string name) {
+  SegmentLayout l;
+  l.name = std::move(name);
+  l.base = data;
+  l.size = size;
+  sf::Header h;
+  MAPFS_RETURN_IF_ERROR(CheckHeader(l, data, size, &h));
+  CopyHeader(h, &l);
+  MAPFS_RETURN_IF_ERROR(CheckKindsAndCounts(l));
+  MAPFS_RETURN_IF_ERROR(ReadSectionTable(data, size, h.section_count, &l));
+  MAPFS_RETURN_IF_ERROR(CheckRequiredSections(l));
   return l;
 }
 
