@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "binary_search.h"
 #include "mapfs/record.h"
 #include "record_format.h"
 #include "record_internal.h"
@@ -144,21 +145,6 @@ int CompareViews(const View& a, const View& b) {
 }
 
 namespace {
-
-// Binary search over `n` sorted elements; `cmp(i)` compares element i to the
-// probe. Returns the index, nullopt when absent, or the first access error.
-template <typename CmpAt>
-Result<std::optional<size_t>> BinarySearch(size_t n, CmpAt cmp) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    Result<int> c = cmp(mid);
-    if (!c.ok()) return c.status();
-    if (*c == 0) return std::optional<size_t>(mid);
-    if (*c < 0) lo = mid + 1; else hi = mid;
-  }
-  return std::optional<size_t>();
-}
 
 // Compares the stored int at element i (width w, signedness of `t`) with `key`.
 int CompareStoredInt(const uint8_t* p, unsigned w, bool is_signed, int64_t key) {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "binary_search.h"
 #include "segment_internal.h"
 
 namespace mapfs {
@@ -275,17 +276,12 @@ Result<uint64_t> MappingRecordAt(const SegmentLayout& l, uint64_t ordinal) {
                               std::to_string(l.key_count));
   }
   const uint64_t item = sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * ordinal));
-  uint64_t lo = 0, hi = l.record_count;
-  while (lo < hi) {
-    const uint64_t mid = lo + (hi - lo) / 2;
-    const uint64_t at = Load<uint64_t>(l.record_offsets.data + 8 * mid);
-    if (at == item) return mid;
-    if (at < item) {
-      lo = mid + 1;
-    } else {
-      hi = mid;
-    }
-  }
+  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> id,
+                         BinarySearch(l.record_count, [&](uint64_t i) -> Result<int> {
+                           const uint64_t at = Load<uint64_t>(l.record_offsets.data + 8 * i);
+                           return at < item ? -1 : at > item;
+                         }));
+  if (id) return *id;
   return SegmentCorruption(l, l.entries.file_offset + 8 * ordinal,
                            "entry's item is not a record (record offsets out of order?)");
 }
