@@ -288,9 +288,12 @@ std::optional<int> StructDef::FindField(std::string_view field_name) const {
   return it->second;
 }
 
-Result<Schema> Schema::Create(std::vector<StructDef> structs) {
-  Schema schema;
-  std::fill(std::begin(schema.typecode_index_), std::end(schema.typecode_index_), -1);
+namespace {
+
+// Step 1 of Schema::Create: struct names (present, valid, unique),
+// typecodes (one printable ASCII character, unique; indexed into
+// `typecode_index`, 128 entries) and field names (valid, unique; indexed).
+Status CheckNames(std::vector<StructDef>& structs, int* typecode_index) {
   for (size_t i = 0; i < structs.size(); ++i) {
     StructDef& def = structs[i];
     if (def.name.empty()) return Status::InvalidArgument("struct " + std::to_string(i) + " has no name");
@@ -306,12 +309,12 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
         return Status::InvalidArgument("struct '" + def.name + "': bad typecode '" +
                                        def.typecode + "' (one printable ASCII character)");
       }
-      if (schema.typecode_index_[c] >= 0) {
+      if (typecode_index[c] >= 0) {
         return Status::InvalidArgument("struct '" + def.name + "': typecode '" + def.typecode +
                                        "' already used by '" +
-                                       structs[schema.typecode_index_[c]].name + "'");
+                                       structs[typecode_index[c]].name + "'");
       }
-      schema.typecode_index_[c] = static_cast<int>(i);
+      typecode_index[c] = static_cast<int>(i);
     }
     def.field_index.clear();
     for (size_t f = 0; f < def.fields.size(); ++f) {
@@ -324,7 +327,12 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
       }
     }
   }
-  // Struct references must resolve; recursion must pass through an indirection.
+  return Status::OK();
+}
+
+// Step 2: struct references resolve, and recursion passes through an
+// indirection.
+Status CheckStructRefs(const std::vector<StructDef>& structs) {
   std::vector<std::vector<int>> direct(structs.size());
   std::function<Status(const Type&, const std::string&)> check_refs =
       [&](const Type& t, const std::string& where) -> Status {
@@ -358,34 +366,47 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
   for (size_t i = 0; i < structs.size(); ++i) {
     MAPFS_RETURN_IF_ERROR(visit(static_cast<int>(i), structs[i].name));
   }
-  // Layouts: slot sizes and, per field, the masks of earlier fields by size class.
-  for (StructDef& def : structs) {
-    StructLayout& layout = def.layout;
-    size_t n = def.fields.size();
-    size_t words = (n + 63) / 64;
-    layout.bitmap_bytes = static_cast<uint32_t>((n + 7) / 8);
-    layout.slot_size.assign(n, 4);
-    layout.before_masks.assign(n, std::vector<uint64_t>(words * 4, 0));
-    for (size_t f = 0; f < n; ++f) {
-      size_t w = FixedWidth(def.fields[f].type.kind);
-      layout.slot_size[f] = static_cast<uint8_t>(w ? w : 4);
-    }
-    layout.class_masks.assign(words * 4, 0);
-    for (size_t g = 0; g < n; ++g) {
-      int cls = layout.slot_size[g] == 1 ? 0 : layout.slot_size[g] == 2 ? 1
-                : layout.slot_size[g] == 4 ? 2 : 3;
-      uint64_t bit = uint64_t{1} << (g % 64);
-      layout.class_masks[(g / 64) * 4 + cls] |= bit;
-      for (size_t f = g + 1; f < n; ++f) layout.before_masks[f][(g / 64) * 4 + cls] |= bit;
-    }
-    layout.slots.assign(n <= 64 ? n : 0, StructLayout::Slot{});
-    for (size_t f = 0; f < layout.slots.size(); ++f) {
-      StructLayout::Slot& slot = layout.slots[f];
-      for (int c = 0; c < 4; ++c) slot.before[c] = layout.before_masks[f][c];
-      slot.size = layout.slot_size[f];
-      slot.is_inline = IsFixedWidthKind(def.fields[f].type.kind);
-    }
+  return Status::OK();
+}
+
+// Step 3: a struct's layout: slot sizes and, per field, the masks of
+// earlier fields by size class.
+void ComputeLayout(StructDef& def) {
+  StructLayout& layout = def.layout;
+  size_t n = def.fields.size();
+  size_t words = (n + 63) / 64;
+  layout.bitmap_bytes = static_cast<uint32_t>((n + 7) / 8);
+  layout.slot_size.assign(n, 4);
+  layout.before_masks.assign(n, std::vector<uint64_t>(words * 4, 0));
+  for (size_t f = 0; f < n; ++f) {
+    size_t w = FixedWidth(def.fields[f].type.kind);
+    layout.slot_size[f] = static_cast<uint8_t>(w ? w : 4);
   }
+  layout.class_masks.assign(words * 4, 0);
+  for (size_t g = 0; g < n; ++g) {
+    int cls = layout.slot_size[g] == 1 ? 0 : layout.slot_size[g] == 2 ? 1
+              : layout.slot_size[g] == 4 ? 2 : 3;
+    uint64_t bit = uint64_t{1} << (g % 64);
+    layout.class_masks[(g / 64) * 4 + cls] |= bit;
+    for (size_t f = g + 1; f < n; ++f) layout.before_masks[f][(g / 64) * 4 + cls] |= bit;
+  }
+  layout.slots.assign(n <= 64 ? n : 0, StructLayout::Slot{});
+  for (size_t f = 0; f < layout.slots.size(); ++f) {
+    StructLayout::Slot& slot = layout.slots[f];
+    for (int c = 0; c < 4; ++c) slot.before[c] = layout.before_masks[f][c];
+    slot.size = layout.slot_size[f];
+    slot.is_inline = IsFixedWidthKind(def.fields[f].type.kind);
+  }
+}
+
+}  // namespace
+
+Result<Schema> Schema::Create(std::vector<StructDef> structs) {
+  Schema schema;
+  std::fill(std::begin(schema.typecode_index_), std::end(schema.typecode_index_), -1);
+  MAPFS_RETURN_IF_ERROR(CheckNames(structs, schema.typecode_index_));
+  MAPFS_RETURN_IF_ERROR(CheckStructRefs(structs));
+  for (StructDef& def : structs) ComputeLayout(def);
   schema.structs_ = std::move(structs);
   for (size_t i = 0; i < schema.structs_.size(); ++i) {
     schema.struct_names_.push_back(schema.structs_[i].name);
