@@ -262,9 +262,10 @@ void PrintSummary() {
     const double dram = Median(g_ns["dram/" + std::to_string(r.n)]);
     const double seg = Median(g_ns["segment/" + std::to_string(r.n)]);
     const double lmdb = Median(g_ns["lmdb/" + std::to_string(r.n)]);
-    const auto& l = r.seg->layout();
+    const SegmentInfo l = r.seg->Info();
     const double index_bpk =
-        static_cast<double>(l.directory.size + l.entries.size) / static_cast<double>(r.n);
+        static_cast<double>(l.section("directory")->size + l.section("entries")->size) /
+        static_cast<double>(r.n);
     const double rate = static_cast<double>(r.n) / r.build_values.cpu_seconds;
     std::printf("-- %llu records (one dependent DRAM load: %.1f ns)\n",
                 static_cast<unsigned long long>(r.n), dram);

@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "mapfs/shared_array.h"
 
 namespace mapfs {

@@ -7,7 +7,7 @@
 #include <string>
 
 #include "command.h"
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
 

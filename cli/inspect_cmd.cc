@@ -11,21 +11,22 @@
 namespace mapfs::cli {
 namespace {
 
-void Section(const char* name, const internal::SectionSpan& s) {
-  if (!s.present) return;
+void Section(const SegmentInfo& info, const char* name) {
+  const SegmentInfo::Section* s = info.section(name);
+  if (s == nullptr) return;
   std::printf("  %-15s offset %-12" PRIu64 " size %-12" PRIu64 " xxh3 %016" PRIx64 "\n", name,
-              s.file_offset, s.size, s.checksum);
+              s->offset, s->size, s->checksum);
 }
 
 Status RunInspect(const std::string& path) {
   MAPFS_ASSIGN_OR_RETURN(Segment seg, Segment::Open(path));
-  const internal::SegmentLayout& l = seg.layout();
+  const SegmentInfo l = seg.Info();
   const StructDef& root = seg.schema().struct_def(seg.root_struct_index());
   std::printf("file:            %s\n", path.c_str());
   std::printf("format:          mapfs segment %u.%u\n", l.major_version, l.minor_version);
   std::printf("features:        incompatible %#" PRIx64 ", compatible %#" PRIx64 "\n",
               l.incompat_features, l.compat_features);
-  std::printf("size:            %" PRIu64 " bytes\n", l.size);
+  std::printf("size:            %" PRIu64 " bytes\n", l.file_size);
   std::printf("header checksum: %016" PRIx64 "\n", l.header_checksum);
   std::printf("collection:      %s\n", std::string(CollectionKindName(seg.kind())).c_str());
   std::printf("record type:     %s\n", root.name.c_str());
@@ -42,17 +43,15 @@ Status RunInspect(const std::string& path) {
     std::printf("index:           2^%u buckets, %.2f bytes/key\n", l.index_bits,
                 seg.key_count() == 0
                     ? 0.0
-                    : static_cast<double>(l.directory.size + l.entries.size) /
+                    : static_cast<double>(l.section("directory")->size +
+                                          l.section("entries")->size) /
                           static_cast<double>(seg.key_count()));
   }
   std::printf("sections:\n");
-  Section("schema", l.schema);
-  Section("data", l.data);
-  Section("record_offsets", l.record_offsets);
-  Section("directory", l.directory);
-  Section("postings", l.postings);
-  Section("entries", l.entries);
-  Section("ranges", l.ranges);
+  for (const char* name :
+       {"schema", "data", "record_offsets", "directory", "postings", "entries", "ranges"}) {
+    Section(l, name);
+  }
   std::printf("schema:\n");
   std::string yaml = seg.schema().ToYaml();
   size_t start = 0;

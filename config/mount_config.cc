@@ -16,7 +16,7 @@
 #include <utility>
 #include <vector>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "mapfs/mount_options.h"
 #include "yaml_util.h"
 #include "mapfs/shared_array.h"

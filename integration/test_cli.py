@@ -113,3 +113,34 @@ def test_duplicate_key_without_multi_is_an_error(mapfs_bin, tmp_path):
     assert r.returncode != 0
     assert '"a"' in r.stderr
     assert not out.exists()
+
+
+def test_get_negative_index_counts_from_the_end(mapfs_bin, tmp_path):
+    out = str(tmp_path / "people_array.mapfs")
+    assert build(mapfs_bin, out).returncode == 0
+    with open(PEOPLE) as f:
+        names = [json.loads(l)["name"] for l in f if l.strip()]
+    r = run(mapfs_bin, "get", out, "-1", "name")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == names[-1]
+    r = run(mapfs_bin, "get", out, str(-len(names)), "name")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == names[0]
+    r = run(mapfs_bin, "get", out, str(-len(names) - 1))
+    assert r.returncode != 0 and r.stdout == ""
+
+
+def test_get_generic_key_as_json(mapfs_bin, tmp_path):
+    src = tmp_path / "pairs.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "name": "n%d" % i, "pair": ["k%d" % i, 40 + i]})
+                           + "\n" for i in range(5)))
+    out = str(tmp_path / "by_pair.mapfs")
+    r = build(mapfs_bin, out, "--key", "pair", input_path=str(src))
+    assert r.returncode == 0, r.stderr
+    r = run(mapfs_bin, "get", out, '["k2", 42]', "id")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout) == 2
+    assert run(mapfs_bin, "get", out, '["k2", 43]').returncode != 0
+    r = run(mapfs_bin, "get", out, "x")
+    assert r.returncode != 0 and r.stdout == ""
+    assert "key 'x': expected a JSON value of type tuple<str, int64>" in r.stderr

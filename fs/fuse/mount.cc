@@ -23,7 +23,7 @@
 
 #include "fuse_ops.h"
 #include "log.h"
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "reload.h"
 #include "tree.h"
 

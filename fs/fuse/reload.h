@@ -13,7 +13,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "mapfs/status.h"
 #include "tree.h"
 

@@ -8,7 +8,7 @@
 #include <climits>
 #include <cstring>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 
 namespace mapfs::fs {
 

@@ -3,6 +3,7 @@
 // one name, the one listings show.
 #include <cstring>
 
+#include "mapfs/key_codec.h"
 #include "mapfs/text_format.h"
 #include "name_escape.h"
 #include "tree.h"
@@ -77,10 +78,9 @@ Result<std::string> Tree::EntryName(const Source& src, uint64_t ordinal,
     case KeyKind::kStr:
       return KeyName(key, ordinal);
     case KeyKind::kUInt: {
-      if (key.size() != 8) return Corrupt(src, Status::Corruption("uint key of bad size"));
-      uint64_t v;
-      std::memcpy(&v, key.data(), 8);
-      return std::to_string(v);
+      std::optional<uint64_t> v = DecodeUIntKey(key);
+      if (!v) return Corrupt(src, Status::Corruption("uint key of bad size"));
+      return std::to_string(*v);
     }
     case KeyKind::kGeneric: {
       Result<View> kv = seg.KeyView(key);
@@ -104,6 +104,11 @@ Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_v
   if (seg.kind() == CollectionKind::kApproxMultiMap) {
     std::optional<std::string> key = UnescapeName(name);
     if (!key || seg.key_kind() != KeyKind::kStr) return Found();
+    // A name whose hash only collides with other keys names no key: the
+    // lookup filters the candidates as `mapfs get` does.
+    Result<bool> has = ContainsKey(seg, *key);
+    if (!has.ok()) return Corrupt(src, has.status());
+    if (!*has) return Found();
     Result<std::optional<Segment::Entry>> e = seg.Find(std::string_view(*key));
     if (!e.ok()) return Corrupt(src, e.status());
     if (!*e) return Found();
@@ -113,18 +118,17 @@ Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_v
   if (!ordinal) {
     std::optional<std::string> key = UnescapeName(name);
     if (!key) return Found();
-    Result<std::optional<Segment::Entry>> e = std::optional<Segment::Entry>();
-    if (seg.key_kind() == KeyKind::kStr) {
-      e = seg.Find(std::string_view(*key));
-    } else if (seg.key_kind() == KeyKind::kUInt) {
-      std::optional<uint64_t> u = ParseDecimal(*key);
-      if (!u) return Found();
-      e = seg.Find(*u);
-    } else if (const Type* type = KeyFieldType(seg)) {
-      std::optional<Value> v = ParseKeyText(*type, *key);
-      if (!v) return Found();
-      e = seg.Find(*v);
+    // The key's text as `mapfs get` reads it (mapfs/key_codec.h); a generic
+    // key's name may also be its plain text (a bytes key's bytes, say).
+    KeyCodec codec(seg);
+    Result<std::string> raw = codec.FromText(*key);
+    if (!raw.ok() && seg.key_kind() == KeyKind::kGeneric) {
+      const Type* type = KeyFieldType(seg);
+      std::optional<Value> v = type ? ParseKeyText(*type, *key) : std::nullopt;
+      if (v) raw = codec.FromValue(*v);
     }
+    if (!raw.ok()) return Found();
+    Result<std::optional<Segment::Entry>> e = seg.Find(std::string_view(*raw));
     if (!e.ok()) return Corrupt(src, e.status());
     if (!*e) return Found();
     ordinal = (*e)->ordinal;

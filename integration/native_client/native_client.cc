@@ -18,7 +18,7 @@
 #include <cstring>
 #include <string>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
 

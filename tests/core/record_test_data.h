@@ -1,4 +1,4 @@
-// The design §2 Person schema and one fully populated record of it, shared by
+// The Person schema of docs/schema.md and one fully populated record of it, shared by
 // the record tests, the golden file and the benchmarks.
 #ifndef MAPFS_TESTS_CORE_RECORD_TEST_DATA_H_
 #define MAPFS_TESTS_CORE_RECORD_TEST_DATA_H_

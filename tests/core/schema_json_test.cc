@@ -31,7 +31,7 @@ StructDef Def(std::string name, std::string typecode,
   return def;
 }
 
-// Point and Person of design §2 (Person first, so `home` is a forward reference).
+// Point and Person of docs/schema.md (Person first, so `home` is a forward reference).
 Schema PersonSchema() {
   std::vector<std::string> names = {"Person", "Point"};
   std::vector<StructDef> defs;

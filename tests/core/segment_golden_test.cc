@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 #include <xxhash.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <string>
 
+#include "build_internal.h"
 #include "segment_internal.h"
 #include "test_util.h"
 
@@ -95,11 +97,56 @@ TEST(SegmentGolden, ByteMapFollowsTheSpec) {
   EXPECT_EQ(b.size(), 704u);  // 640 + 24, padded to 64
 }
 
+// Hex of b[from, to), for a failure message.
+std::string Hex(const std::string& b, size_t from, size_t to) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (size_t i = from; i < to && i < b.size(); ++i) {
+    if (i > from) out += ' ';
+    out += kHex[static_cast<uint8_t>(b[i]) >> 4];
+    out += kHex[static_cast<uint8_t>(b[i]) & 15];
+  }
+  return out;
+}
+
+// Empty when equal; else the first differing offset with 16 bytes of each
+// side around it.
+std::string FirstDifference(const std::string& expected, const std::string& actual) {
+  size_t i = 0;
+  while (i < expected.size() && i < actual.size() && expected[i] == actual[i]) ++i;
+  if (i == expected.size() && i == actual.size()) return "";
+  const size_t from = i < 8 ? 0 : i - 8;
+  return "sizes " + std::to_string(expected.size()) + " (expected) and " +
+         std::to_string(actual.size()) + " (actual); first difference at offset " +
+         std::to_string(i) + "\n  expected [" + std::to_string(from) + ", ...): " +
+         Hex(expected, from, from + 16) + "\n  actual   [" + std::to_string(from) + ", ...): " +
+         Hex(actual, from, from + 16);
+}
+
 TEST(SegmentGolden, BytesArePinned) {
   testing::TempDir dir;
   const std::string b = BuildGolden(dir.File("g.mapfs"));
-  // Update only together with a format version bump and docs/format.md.
-  EXPECT_EQ(XXH3_64bits(b.data(), b.size()), 0x6eeb123230e54718ull);
+  // tests/data/segment_golden.mapfs holds the expected bytes; its hash pins
+  // the file itself. Update both only together with a format version bump
+  // and docs/format.md (MAPFS_WRITE_GOLDEN=<path> writes the new bytes).
+  if (const char* out = std::getenv("MAPFS_WRITE_GOLDEN")) testing::WriteFileOrDie(out, b);
+  const std::string expected =
+      testing::ReadFileOrDie(std::string(MAPFS_TEST_DATA_DIR) + "/segment_golden.mapfs");
+  EXPECT_EQ(XXH3_64bits(expected.data(), expected.size()), 0x6eeb123230e54718ull);
+  EXPECT_EQ(FirstDifference(expected, b), "");
+}
+
+TEST(SegmentGolden, DifferencesNameTheirOffsetAndBytes) {
+  const std::string a("\x00\x01\x02\x03\x04\x05\x06\x07\x08\x09\x0a", 11);
+  std::string b = a;
+  b[9] = '\xff';
+  EXPECT_EQ(FirstDifference(a, a), "");
+  EXPECT_EQ(FirstDifference(a, b),
+            "sizes 11 (expected) and 11 (actual); first difference at offset 9\n"
+            "  expected [1, ...): 01 02 03 04 05 06 07 08 09 0a\n"
+            "  actual   [1, ...): 01 02 03 04 05 06 07 08 ff 0a");
+  EXPECT_NE(FirstDifference(a, a.substr(0, 5)).find("first difference at offset 5"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -12,7 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
+#include "build_internal.h"
 #include "segment_internal.h"
 #include "test_util.h"
 

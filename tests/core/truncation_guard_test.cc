@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "test_util.h"
 #include "truncation_guard.h"
 

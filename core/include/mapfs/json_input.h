@@ -1,11 +1,11 @@
-// JSONL record input (design §3): one JSON object per line becomes one struct
+// JSONL record input (the input of `mapfs build`): one JSON object per line becomes one struct
 // Value, typed by the schema.
 //
 //   JsonRecordParser parser(schema, *schema.FindStruct("Person"));
 //   Result<Value> rec = parser.ParseLine(R"({"id": 7, "name": "Ada"})");
 //   if (!rec.ok()) return rec.status().WithContext("people.jsonl:12");
 //
-// Conversion rules, where the design leaves a choice:
+// Conversion rules, where JSON leaves a choice:
 // - Missing and null struct fields are absent (omitted from the Value);
 //   fields appear in schema order whatever the order in the line. Unknown
 //   and repeated field names are errors. null elsewhere (a list element, a

@@ -210,7 +210,7 @@ Status Verify(const View& v);
 // An owned copy of the value (null view -> null Value).
 Result<Value> Materialize(const View& v);
 
-// Appends the JSON rendering of design §4 (no trailing newline). Verifies first.
+// Appends the JSON rendering of docs/layout.md ("Field files") (no trailing newline). Verifies first.
 Status RenderJson(const View& v, std::string* out);
 
 // A total order on values of the same schema type (used for set and dict

@@ -23,8 +23,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
-#include "mapfs/file_util.h"
 #include "mapfs/record.h"
 #include "mapfs/status.h"
 #include "mapfs/types.h"
@@ -48,38 +48,32 @@ enum class KeyKind : uint8_t {
 std::string_view CollectionKindName(CollectionKind k);  // "array", "mapping", ...
 std::string_view KeyKindName(KeyKind k);                // "none", "str", "uint", "generic"
 
+class MappedFile;
 namespace internal {
-// A byte range of the segment, proven in bounds at open.
-struct SectionSpan {
-  const uint8_t* data = nullptr;
-  uint64_t size = 0;
-  uint64_t file_offset = 0;  // for error messages
-  uint64_t checksum = 0;
-  bool present = false;
-};
+struct SegmentLayout;  // segment/segment_internal.h
+}  // namespace internal
 
-// What open learned from the header and section table; plain data.
-struct SegmentLayout {
-  std::string name;  // the file name used in error messages
-  const uint8_t* base = nullptr;
-  uint64_t size = 0;
+// What a segment's header and section table say (`mapfs inspect`), as read
+// and validated at open.
+struct SegmentInfo {
+  struct Section {
+    std::string_view name;  // "schema", "data", "record_offsets", "directory", ...
+    uint64_t offset = 0;    // from the file start
+    uint64_t size = 0;      // bytes, padding excluded
+    uint64_t checksum = 0;  // the xxh3-64 the table records
+  };
   uint16_t major_version = 0;
   uint16_t minor_version = 0;
   uint64_t incompat_features = 0;
   uint64_t compat_features = 0;
-  CollectionKind kind = CollectionKind::kArray;
-  KeyKind key_kind = KeyKind::kNone;
-  uint32_t index_bits = 0;
-  uint32_t section_count = 0;
-  uint64_t record_count = 0;
-  uint64_t key_count = 0;
-  int32_t root_struct_index = 0;
-  int32_t key_field_index = -1;
-  uint64_t hash_seed = 0;
+  uint64_t file_size = 0;
   uint64_t header_checksum = 0;
-  SectionSpan schema, data, record_offsets, directory, entries, ranges, postings;
+  uint64_t hash_seed = 0;
+  uint32_t index_bits = 0;          // the directory has 2^index_bits buckets
+  std::vector<Section> sections;    // the present ones, in section kind order
+  // The section named `name`, or null when absent.
+  const Section* section(std::string_view name) const;
 };
-}  // namespace internal
 
 class Segment {
  public:
@@ -117,28 +111,28 @@ class Segment {
   static Result<Segment> FromMemory(const void* data, size_t size,
                                     std::string name = "<memory>");
 
-  Segment(Segment&&) noexcept = default;
-  Segment& operator=(Segment&&) noexcept = default;
+  Segment(Segment&&) noexcept;
+  Segment& operator=(Segment&&) noexcept;
+  ~Segment();
 
-  const std::string& name() const { return layout_.name; }
-  CollectionKind kind() const { return layout_.kind; }
-  KeyKind key_kind() const { return layout_.key_kind; }
-  uint64_t record_count() const { return layout_.record_count; }
+  const std::string& name() const;
+  CollectionKind kind() const;
+  KeyKind key_kind() const;
+  uint64_t record_count() const;
   // Index entries: unique keys (mappings, multimaps) or hash groups (approx).
-  uint64_t key_count() const { return layout_.key_count; }
-  uint64_t file_size() const { return layout_.size; }
-  uint16_t major_version() const { return layout_.major_version; }
-  uint16_t minor_version() const { return layout_.minor_version; }
-  uint64_t header_checksum() const { return layout_.header_checksum; }
+  uint64_t key_count() const;
+  uint64_t file_size() const;
+  uint16_t major_version() const;
+  uint16_t minor_version() const;
+  uint64_t header_checksum() const;
   const Schema& schema() const { return *schema_; }
-  int root_struct_index() const { return layout_.root_struct_index; }
+  int root_struct_index() const;
   // The key's field in the root struct, or -1 (arrays, keys given by AddPacked).
-  int key_field_index() const { return layout_.key_field_index; }
+  int key_field_index() const;
   // The whole file (what @segment serves).
-  std::string_view bytes() const {
-    return {reinterpret_cast<const char*>(layout_.base), layout_.size};
-  }
-  const internal::SegmentLayout& layout() const { return layout_; }
+  std::string_view bytes() const;
+  // The header fields and section table.
+  SegmentInfo Info() const;
 
   // Record `i` (input order), as packed bytes or as a View.
   Result<std::string_view> RecordBytes(uint64_t i) const;
@@ -165,6 +159,8 @@ class Segment {
   Result<RecordIds> FindAll(std::string_view key) const;
   Result<RecordIds> FindAll(uint64_t key) const;
   Result<RecordIds> RecordsAt(uint64_t ordinal) const;
+  // Mappings: the record id of the key at `ordinal` (O(log records)).
+  Result<uint64_t> MappingRecordAt(uint64_t ordinal) const;
   // Approximate multimaps: records whose key hash matches `key`'s; may hold
   // records of other keys, never misses one of `key`'s.
   Result<RecordIds> Candidates(std::string_view key) const;
@@ -181,7 +177,7 @@ class Segment {
   Status VerifyChecksums() const;
 
  private:
-  Segment() = default;
+  Segment();
   static Result<Segment> FromLayout(internal::SegmentLayout layout);
   Result<std::optional<Entry>> FindRaw(std::string_view key) const;
   Status VerifyKeyField(uint64_t i, std::string_view key, std::string_view record,
@@ -190,7 +186,7 @@ class Segment {
   std::unique_ptr<MappedFile> file_;  // null for FromMemory
   std::unique_ptr<Schema> schema_;    // stable address: Views point at it
   const Type* key_type_ = nullptr;    // in *schema_; null without a key field
-  internal::SegmentLayout layout_;
+  std::unique_ptr<internal::SegmentLayout> layout_;  // never null
 };
 
 }  // namespace mapfs

@@ -56,7 +56,7 @@ struct SegmentOptions {
   std::function<std::string(uint64_t record_id)> record_name;
 };
 
-class SegmentWriter;  // core/src/segment_internal.h
+class SegmentWriter;  // core/src/build/build_internal.h
 
 class SegmentBuilder {
  public:

@@ -1,5 +1,5 @@
 // SharedArray: named n-dimensional arrays that outlive the processes using
-// them (design §6). A `shm://name` array is a POSIX shared memory object
+// them (docs/arrays.md, "Shared arrays"). A `shm://name` array is a POSIX shared memory object
 // (/dev/shm/name on Linux); a `file://path` array is a regular file. Either
 // holds a one-page header (docs/arrays.md) followed by the page-aligned,
 // C-order, little-endian data.

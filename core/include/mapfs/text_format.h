@@ -1,5 +1,5 @@
 // Text forms shared by the JSON input, the @json rendering and field files
-// (design §4): Python-style float text, base64 and JSON string escaping.
+// (docs/layout.md, "Field files"): Python-style float text, base64 and JSON string escaping.
 //
 // These sit on hot paths (every rendered field goes through them), so each
 // has an Append* form that writes into a caller's buffer without temporaries.

@@ -1,6 +1,6 @@
 // TypedArray: a growable array of fixed-width numbers backed by a memory
 // mapping, with the typecodes and operations of Python's `array.array`
-// (design §6). The backing is either a file, which then holds nothing but the
+// (docs/arrays.md). The backing is either a file, which then holds nothing but the
 // items in little-endian order (any program can read it; see docs/arrays.md),
 // or anonymous memory (a memfd, so it is shared with children across fork()).
 //
@@ -18,6 +18,7 @@
 #include <cmath>
 #include <concepts>
 #include <cstddef>
+#include <memory>
 #include <cstdint>
 #include <iterator>
 #include <optional>
@@ -27,7 +28,6 @@
 #include <type_traits>
 #include <vector>
 
-#include "mapfs/file_util.h"
 #include "mapfs/status.h"
 
 namespace mapfs {
@@ -188,9 +188,9 @@ class TypedArray {
   ConstIterator end() const { return {this, size_}; }
 
  private:
-  TypedArray() = default;
-  const std::byte* base() const { return static_cast<const std::byte*>(region_.addr()); }
-  std::byte* mutable_base() { return static_cast<std::byte*>(region_.addr()); }
+  TypedArray();
+  const std::byte* base() const;
+  std::byte* mutable_base();
   std::string Name() const;
   Status CheckWritable() const;
   // InvalidArgument unless `other` has this array's typecode.
@@ -214,8 +214,9 @@ class TypedArray {
   bool read_only_ = false;
   size_t size_ = 0;
   size_t capacity_ = 0;  // items the file (and mapping) can hold
-  UniqueFd fd_;
-  MappedRegion region_;
+  // The file (or memfd) and its mapping; private to typed_array.cc.
+  struct Mapping;
+  std::unique_ptr<Mapping> map_;
 };
 
 template <typename T>

@@ -1,6 +1,6 @@
 // The mapfs type system: field types, struct definitions and the schema.
 //
-// A Schema is an immutable set of struct definitions (design §2). Types are
+// A Schema is an immutable set of struct definitions (docs/schema.md). Types are
 // plain values; a struct type refers to its definition by index into the
 // schema, so views that hold `const Type*` stay valid as long as the Schema
 // they came from.
@@ -154,7 +154,7 @@ class Schema {
   // and fields in definition order, deterministic byte for byte.
   std::string ToCanonicalJson() const;
   static Result<Schema> FromCanonicalJson(std::string_view json);
-  // The YAML form of design §2 (what @schema shows).
+  // The YAML form of docs/schema.md (what @schema shows).
   std::string ToYaml() const;
 
   const std::vector<StructDef>& structs() const { return structs_; }

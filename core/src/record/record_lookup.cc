@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
+#include "binary_search.h"
 #include "mapfs/record.h"
 #include "record_format.h"
 #include "record_internal.h"
@@ -14,6 +15,20 @@ using namespace record_format;  // NOLINT: the codec vocabulary of this file
 namespace {
 
 constexpr int64_t kCompareBudget = int64_t{1} << 22;
+
+// A comparison's shared step budget and its first failure: a value that
+// cannot be read, or a spent budget. A failed comparison returns "greater"
+// to stop the walk; callers that must not guess read `error`.
+struct CompareCtx {
+  int64_t* budget;
+  Status* error;
+  int Fail(const Status& st) {
+    if (error->ok()) *error = st;
+    return 1;
+  }
+};
+
+int Compare(const View& a, const View& b, CompareCtx* ctx);
 
 // Ranks kinds so that values of different run-time kinds (in `object`) order
 // deterministically; ints of every width share one rank.
@@ -49,10 +64,11 @@ int CompareInts(const View& a, const View& b) {
   return Cmp(a.as_uint(), b.as_uint());
 }
 
-int CompareDecimals(const View& a, const View& b) {
+int CompareDecimals(const View& a, const View& b, CompareCtx* ctx) {
   auto da = a.as_decimal();
   auto db = b.as_decimal();
-  if (!da.ok() || !db.ok()) return da.ok() ? 1 : -1;
+  if (!da.ok()) return ctx->Fail(da.status());
+  if (!db.ok()) return ctx->Fail(db.status());
   if (int c = Cmp(static_cast<int>(da->kind), static_cast<int>(db->kind))) return c;
   if (int c = Cmp(da->negative, db->negative)) return c;
   if (int c = Cmp(da->exponent, db->exponent)) return c;
@@ -61,19 +77,20 @@ int CompareDecimals(const View& a, const View& b) {
 
 // Lexicographic comparison of two indexable sequences given an accessor.
 template <typename Get>
-int CompareSequences(size_t na, size_t nb, Get get, int64_t* budget) {
+int CompareSequences(size_t na, size_t nb, Get get, CompareCtx* ctx) {
   for (size_t i = 0; i < na && i < nb; ++i) {
     auto [ea, eb] = get(i);
-    if (!ea.ok() || !eb.ok()) return 1;
-    if (int c = CompareViewsBudget(*ea, *eb, budget)) return c;
+    if (!ea.ok()) return ctx->Fail(ea.status());
+    if (!eb.ok()) return ctx->Fail(eb.status());
+    if (int c = Compare(*ea, *eb, ctx)) return c;
   }
   return Cmp(na, nb);
 }
 
-}  // namespace
-
-int CompareViewsBudget(const View& a, const View& b, int64_t* budget) {
-  if (--*budget < 0) return 1;
+int Compare(const View& a, const View& b, CompareCtx* ctx) {
+  if (--*ctx->budget < 0) {
+    return ctx->Fail(Status::Corruption("value comparison exceeds its step budget"));
+  }
   if (a.is_null() || b.is_null()) return Cmp(!a.is_null(), !b.is_null());
   int ra = KindRank(a.kind()), rb = KindRank(b.kind());
   if (ra != rb) return Cmp(ra, rb);
@@ -84,16 +101,16 @@ int CompareViewsBudget(const View& a, const View& b, int64_t* budget) {
     case TypeKind::kStr: case TypeKind::kBytes: return Cmp(a.as_bytes(), b.as_bytes());
     case TypeKind::kDate: return Cmp(a.as_date().days, b.as_date().days);
     case TypeKind::kDateTime: return Cmp(a.as_datetime().micros, b.as_datetime().micros);
-    case TypeKind::kDecimal: return CompareDecimals(a, b);
+    case TypeKind::kDecimal: return CompareDecimals(a, b, ctx);
     case TypeKind::kList: case TypeKind::kTuple: case TypeKind::kFrozenSet:
       return CompareSequences(a.size(), b.size(), [&](size_t i) {
         return std::make_pair(a.At(i), b.At(i));
-      }, budget);
+      }, ctx);
     case TypeKind::kDict:
       return CompareSequences(2 * a.size(), 2 * b.size(), [&](size_t i) {
         return i % 2 ? std::make_pair(a.ValueAt(i / 2), b.ValueAt(i / 2))
                      : std::make_pair(a.KeyAt(i / 2), b.KeyAt(i / 2));
-      }, budget);
+      }, ctx);
     case TypeKind::kNdArray: {
       if (int c = Cmp(a.dtype(), b.dtype())) return c;
       if (int c = Cmp(a.ndim(), b.ndim())) return c;
@@ -106,12 +123,20 @@ int CompareViewsBudget(const View& a, const View& b, int64_t* budget) {
       if (int c = Cmp(a.type().struct_index, b.type().struct_index)) return c;
       return CompareSequences(a.size(), b.size(), [&](size_t i) {
         return std::make_pair(a.Field(static_cast<int>(i)), b.Field(static_cast<int>(i)));
-      }, budget);
+      }, ctx);
     }
     default:
       if (IsIntKind(a.kind())) return CompareInts(a, b);
       return 0;
   }
+}
+
+}  // namespace
+
+int CompareViewsBudget(const View& a, const View& b, int64_t* budget) {
+  Status ignored;
+  CompareCtx ctx{budget, &ignored};
+  return Compare(a, b, &ctx);
 }
 
 int CompareViews(const View& a, const View& b) {
@@ -120,21 +145,6 @@ int CompareViews(const View& a, const View& b) {
 }
 
 namespace {
-
-// Binary search over `n` sorted elements; `cmp(i)` compares element i to the
-// probe. Returns the index, nullopt when absent, or the first access error.
-template <typename CmpAt>
-Result<std::optional<size_t>> BinarySearch(size_t n, CmpAt cmp) {
-  size_t lo = 0, hi = n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    Result<int> c = cmp(mid);
-    if (!c.ok()) return c.status();
-    if (*c == 0) return std::optional<size_t>(mid);
-    if (*c < 0) lo = mid + 1; else hi = mid;
-  }
-  return std::optional<size_t>();
-}
 
 // Compares the stored int at element i (width w, signedness of `t`) with `key`.
 int CompareStoredInt(const uint8_t* p, unsigned w, bool is_signed, int64_t key) {
@@ -178,9 +188,13 @@ static Result<std::optional<size_t>> SearchGeneric(const Schema& schema, const T
   if (!packed.ok()) return packed.status();
   MAPFS_ASSIGN_OR_RETURN(View probe, ViewValue(schema, et, *packed));
   int64_t budget = kCompareBudget;
+  Status error;
+  CompareCtx ctx{&budget, &error};
   return BinarySearch(n, [&](size_t i) -> Result<int> {
     MAPFS_ASSIGN_OR_RETURN(View e, at(i));
-    return CompareViewsBudget(e, probe, &budget);
+    const int c = Compare(e, probe, &ctx);
+    if (!error.ok()) return error;
+    return c;
   });
 }
 
@@ -262,8 +276,8 @@ Result<bool> View::Contains(const Value& v) const {
   if (et.kind == TypeKind::kStr && v.kind() == Value::Kind::kStr) return Contains(v.text());
   if (aux_ == kSetBitmap) {
     if (v.kind() == Value::Kind::kUInt) {
-      return v.as_uint() <= static_cast<uint64_t>(INT64_MAX) &&
-             Contains(static_cast<int64_t>(v.as_uint())).value();
+      if (v.as_uint() > static_cast<uint64_t>(INT64_MAX)) return false;
+      return Contains(static_cast<int64_t>(v.as_uint()));
     }
     return false;
   }

@@ -2,9 +2,8 @@
 // field, and feeds the schema-free SegmentWriter.
 #include "mapfs/segment_builder.h"
 
-#include <cstring>
-
-#include "segment_internal.h"
+#include "mapfs/key_codec.h"
+#include "build_internal.h"
 
 namespace mapfs {
 
@@ -110,9 +109,7 @@ Status SegmentBuilder::Add(const Value& record) {
       // Packing succeeded, so the value fits the unsigned field.
       const uint64_t v = key->kind() == Value::Kind::kUInt ? key->as_uint()
                                                             : static_cast<uint64_t>(key->as_int());
-      char bytes[8];
-      std::memcpy(bytes, &v, 8);
-      return writer_->Add(std::string_view(bytes, 8), packed);
+      return writer_->Add(UIntKeyView(EncodeUIntKey(v)), packed);
     }
     default: {
       MAPFS_ASSIGN_OR_RETURN(std::string_view key_bytes,

@@ -24,7 +24,7 @@
 #include <cstring>
 #include <limits>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 #include "shared_array_format.h"
 
 namespace mapfs {

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <mutex>
 
-#include "mapfs/file_util.h"
+#include "file_util.h"
 
 namespace mapfs {
 namespace internal {

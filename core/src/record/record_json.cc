@@ -1,4 +1,4 @@
-// The JSON rendering of views (design §4): what @json files and `mapfs get` print.
+// The JSON rendering of views (docs/layout.md, "Field files"): what @json files and `mapfs get` print.
 #include <cmath>
 #include <string>
 

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <cstring>
 
+#include "binary_search.h"
 #include "segment_internal.h"
 
 namespace mapfs {
@@ -59,18 +60,18 @@ Status SegmentCorruption(const SegmentLayout& l, uint64_t file_offset, std::stri
                             std::string(reason));
 }
 
-Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string name) {
-  SegmentLayout l;
-  l.name = std::move(name);
-  l.base = data;
-  l.size = size;
+namespace {
+
+// Step 1: the fixed header — size, magic, version, checksum (over the header
+// and section table), features, file size and kinds — into `*h`.
+Status CheckHeader(const SegmentLayout& l, const uint8_t* data, size_t size, sf::Header* out) {
+  sf::Header& h = *out;
   if (size < sizeof(sf::kMagic) || std::memcmp(data, sf::kMagic, sizeof(sf::kMagic)) != 0) {
     return Status::Corruption(l.name + ": not a mapfs segment (no magic)");
   }
   if (size < sizeof(sf::Header)) {
     return SegmentCorruption(l, size, "file shorter than the 128-byte header");
   }
-  sf::Header h;
   std::memcpy(&h, data, sizeof(h));
   if (h.major_version != sf::kMajorVersion) {
     return Status::NotSupported(l.name + ": format version " + std::to_string(h.major_version) +
@@ -114,6 +115,12 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
   if (h.collection_kind > 3 || h.key_kind > 3) {
     return SegmentCorruption(l, offsetof(sf::Header, collection_kind), "unknown collection kind");
   }
+  return Status::OK();
+}
+
+// Step 2: the header's fields, as checked, into the layout.
+void CopyHeader(const sf::Header& h, SegmentLayout* layout) {
+  SegmentLayout& l = *layout;
   l.major_version = h.major_version;
   l.minor_version = h.minor_version;
   l.incompat_features = h.incompat_features;
@@ -129,8 +136,11 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
   l.hash_seed = h.hash_seed;
   l.header_checksum = h.header_checksum;
 
+}
+
+// Step 3: the kinds and counts agree with each other.
+Status CheckKindsAndCounts(const SegmentLayout& l) {
   const bool keyed = l.kind != CollectionKind::kArray;
-  const bool multi = l.kind == CollectionKind::kMultiMap || l.kind == CollectionKind::kApproxMultiMap;
   const uint64_t kind_at = offsetof(sf::Header, collection_kind);
   if (keyed != (l.key_kind != KeyKind::kNone) ||
       (l.kind == CollectionKind::kApproxMultiMap && l.key_kind != KeyKind::kStr)) {
@@ -149,12 +159,18 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
     return SegmentCorruption(l, offsetof(sf::Header, root_struct_index), "bad struct index");
   }
 
-  // The section table: aligned, in order, no overlap, inside the file.
+  return Status::OK();
+}
+
+// Step 4: the section table — aligned, in order, no overlap, inside the file.
+Status ReadSectionTable(const uint8_t* data, size_t size, uint32_t section_count,
+                        SegmentLayout* layout) {
+  SegmentLayout& l = *layout;
   SectionSpan* by_kind[sf::kSectionKindCount] = {
       nullptr, &l.schema, &l.data, &l.record_offsets, &l.directory, &l.entries, &l.ranges,
       &l.postings};
-  uint64_t prev_end = sf::HeaderAreaSize(h.section_count);
-  for (uint32_t i = 0; i < h.section_count; ++i) {
+  uint64_t prev_end = sf::HeaderAreaSize(section_count);
+  for (uint32_t i = 0; i < section_count; ++i) {
     const uint64_t at = sizeof(sf::Header) + uint64_t{i} * sizeof(sf::SectionEntry);
     sf::SectionEntry e;
     std::memcpy(&e, data + at, sizeof(e));
@@ -170,7 +186,15 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
     *s = SectionSpan{data + e.offset, e.size, e.offset, e.checksum, true};
   }
 
-  auto require = [&](const SectionSpan& s, bool needed, uint64_t expected_size,
+  return Status::OK();
+}
+
+// Step 5: each section the kind needs is there with its exact size, and the
+// directory spans the entries.
+Status CheckRequiredSections(const SegmentLayout& l) {
+  const bool keyed = l.kind != CollectionKind::kArray;
+  const bool multi = l.kind == CollectionKind::kMultiMap || l.kind == CollectionKind::kApproxMultiMap;
+  auto require = [&l](const SectionSpan& s, bool needed, uint64_t expected_size,
                      std::string_view what) -> Status {
     if (s.present != needed) {
       return SegmentCorruption(l, sizeof(sf::Header),
@@ -196,6 +220,22 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
                 Load<uint32_t>(l.directory.data + 4 * buckets) != l.key_count)) {
     return SegmentCorruption(l, l.directory.file_offset, "directory does not span the entries");
   }
+  return Status::OK();
+}
+
+}  // namespace
+
+Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string name) {
+  SegmentLayout l;
+  l.name = std::move(name);
+  l.base = data;
+  l.size = size;
+  sf::Header h;
+  MAPFS_RETURN_IF_ERROR(CheckHeader(l, data, size, &h));
+  CopyHeader(h, &l);
+  MAPFS_RETURN_IF_ERROR(CheckKindsAndCounts(l));
+  MAPFS_RETURN_IF_ERROR(ReadSectionTable(data, size, h.section_count, &l));
+  MAPFS_RETURN_IF_ERROR(CheckRequiredSections(l));
   return l;
 }
 
@@ -227,6 +267,23 @@ Result<RawItem> ReadEntryItem(const SegmentLayout& l, uint64_t ordinal) {
                               std::to_string(l.key_count));
   }
   return ReadItem(l, sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * ordinal)));
+}
+
+Result<uint64_t> MappingRecordAt(const SegmentLayout& l, uint64_t ordinal) {
+  if (l.kind != CollectionKind::kMapping) return Status::InvalidArgument(l.name + ": not a mapping");
+  if (ordinal >= l.key_count) {
+    return Status::OutOfRange(l.name + ": key " + std::to_string(ordinal) + " of " +
+                              std::to_string(l.key_count));
+  }
+  const uint64_t item = sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * ordinal));
+  MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> id,
+                         BinarySearch(l.record_count, [&](uint64_t i) -> Result<int> {
+                           const uint64_t at = Load<uint64_t>(l.record_offsets.data + 8 * i);
+                           return at < item ? -1 : at > item;
+                         }));
+  if (id) return *id;
+  return SegmentCorruption(l, l.entries.file_offset + 8 * ordinal,
+                           "entry's item is not a record (record offsets out of order?)");
 }
 
 Result<std::optional<uint64_t>> FindOrdinal(const SegmentLayout& l, std::string_view key) {

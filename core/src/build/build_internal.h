@@ -1,9 +1,8 @@
-// Schema-free internals of segments: open-time validation and lookups over
-// raw bytes (segment_layout.cc, segment_verify.cc), and the streaming writer
-// with its spill files (segment_writer.cc, segment_index.cc, segment_spill.cc).
-// The public Segment and SegmentBuilder add the schema and records on top.
-#ifndef MAPFS_CORE_SEGMENT_INTERNAL_H_
-#define MAPFS_CORE_SEGMENT_INTERNAL_H_
+// Internals of the segment writer: spill files, the buffered section
+// stream and the schema-free SegmentWriter that SegmentBuilder wraps
+// (segment_writer.cc, segment_index.cc, segment_spill.cc).
+#ifndef MAPFS_CORE_BUILD_INTERNAL_H_
+#define MAPFS_CORE_BUILD_INTERNAL_H_
 
 #include <cstdint>
 #include <functional>
@@ -13,51 +12,13 @@
 #include <string_view>
 #include <vector>
 
-#include "mapfs/file_util.h"
-#include "mapfs/segment.h"
+#include "file_util.h"
 #include "mapfs/segment_builder.h"
 #include "mapfs/status.h"
-#include "segment_format.h"
+#include "segment_internal.h"
 
 namespace mapfs {
 namespace internal {
-
-// The key hash: xxh3-64 of the key bytes with the file's seed.
-using KeyHashFn = uint64_t (*)(const void* data, size_t size, uint64_t seed);
-uint64_t KeyHash(const void* data, size_t size, uint64_t seed);
-// Test seam: replaces the key hash for the whole process (nullptr restores
-// xxh3). Builder and reader must see the same function.
-void SetKeyHashForTesting(KeyHashFn fn);
-
-// "Corruption: <name>: offset <file_offset>: <reason>".
-Status SegmentCorruption(const SegmentLayout& l, uint64_t file_offset, std::string_view reason);
-
-// Open-time validation in O(sections): magic, version, features, header
-// checksum, file size, section bounds/alignment/overlap, sizes against counts.
-// Does not parse the schema.
-Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string name);
-
-struct RawItem {
-  std::string_view key;
-  std::string_view record;
-};
-// The item at `item_offset` in the data section, bounds-checked.
-Result<RawItem> ReadItem(const SegmentLayout& l, uint64_t item_offset);
-// Record `i`'s item, through the record offset table.
-Result<RawItem> ReadRecordItem(const SegmentLayout& l, uint64_t i);
-// The entry at `ordinal` and its item.
-Result<RawItem> ReadEntryItem(const SegmentLayout& l, uint64_t ordinal);
-// Index ordinal of `key` (key bytes compared), or nullopt. For approximate
-// multimaps the first entry with a matching fingerprint.
-Result<std::optional<uint64_t>> FindOrdinal(const SegmentLayout& l, std::string_view key);
-// Multimap range of the entry at `ordinal`: pointer to its record ids.
-Result<Segment::RecordIds> RangeAt(const SegmentLayout& l, uint64_t ordinal);
-
-// Every checksum, zero padding, index order and range invariant; without the
-// schema (records are checked by Segment::Verify).
-Status VerifyLayout(const SegmentLayout& l);
-// Section checksums and padding only (part of VerifyLayout).
-Status VerifySections(const SegmentLayout& l);
 
 // A sequential temp file for spilled data: buffered appends, then buffered
 // reads from the start. Unnamed (O_TMPFILE) where the filesystem allows.
@@ -205,4 +166,4 @@ class SegmentWriter {
 
 }  // namespace mapfs
 
-#endif  // MAPFS_CORE_SEGMENT_INTERNAL_H_
+#endif  // MAPFS_CORE_BUILD_INTERNAL_H_

@@ -22,6 +22,8 @@
 #include <limits>
 #include <utility>
 
+#include "file_util.h"
+
 namespace mapfs {
 namespace {
 
@@ -102,12 +104,24 @@ static Status BadTypecode(char typecode) {
                                  "' (must be one of b B h H i I l L q Q f d)");
 }
 
+struct TypedArray::Mapping {
+  UniqueFd fd;
+  MappedRegion region;
+};
+
+TypedArray::TypedArray() : map_(std::make_unique<Mapping>()) {}
+
+const std::byte* TypedArray::base() const {
+  return static_cast<const std::byte*>(map_->region.addr());
+}
+std::byte* TypedArray::mutable_base() { return static_cast<std::byte*>(map_->region.addr()); }
+
 Result<TypedArray> TypedArray::Anonymous(char typecode) {
   if (!IsValidTypecode(typecode)) return BadTypecode(typecode);
   int fd = ::memfd_create("mapfs-typed-array", MFD_CLOEXEC);
   if (fd < 0) return Status::FromErrno("memfd_create");
   TypedArray a;
-  a.fd_.Reset(fd);
+  a.map_->fd.Reset(fd);
   a.typecode_ = typecode;
   a.itemsize_ = ItemSizeOf(typecode);
   return a;
@@ -137,8 +151,8 @@ Result<TypedArray> TypedArray::OpenFile(const std::string& path, char typecode, 
   auto region = MappedRegion::Map(fd.get(), a.read_only_ ? bytes : RoundUpToPage(bytes), prot,
                                   MAP_SHARED);
   if (!region.ok()) return region.status().WithContext(path);
-  a.region_ = std::move(region).value();
-  a.fd_ = std::move(fd);
+  a.map_->region = std::move(region).value();
+  a.map_->fd = std::move(fd);
   a.size_ = a.capacity_ = bytes / a.itemsize_;
   return a;
 }
@@ -150,8 +164,7 @@ TypedArray::TypedArray(TypedArray&& o) noexcept
       read_only_(o.read_only_),
       size_(std::exchange(o.size_, 0)),
       capacity_(std::exchange(o.capacity_, 0)),
-      fd_(std::move(o.fd_)),
-      region_(std::move(o.region_)) {}
+      map_(std::exchange(o.map_, std::make_unique<Mapping>())) {}
 
 TypedArray& TypedArray::operator=(TypedArray&& o) noexcept {
   if (this != &o) {
@@ -162,8 +175,7 @@ TypedArray& TypedArray::operator=(TypedArray&& o) noexcept {
     read_only_ = o.read_only_;
     size_ = std::exchange(o.size_, 0);
     capacity_ = std::exchange(o.capacity_, 0);
-    fd_ = std::move(o.fd_);
-    region_ = std::move(o.region_);
+    map_ = std::exchange(o.map_, std::make_unique<Mapping>());
   }
   return *this;
 }
@@ -173,16 +185,16 @@ TypedArray::~TypedArray() { (void)TrimFile(); }
 std::string TypedArray::Name() const { return path_.empty() ? "anonymous array" : path_; }
 
 Status TypedArray::CheckWritable() const {
-  if (!fd_.valid()) return Status::InvalidArgument(Name() + ": array is closed");
+  if (!map_->fd.valid()) return Status::InvalidArgument(Name() + ": array is closed");
   if (read_only_) return Status::IOError(Name() + ": array is read-only", EROFS);
   return Status::OK();
 }
 
 Status TypedArray::TrimFile() {
-  if (!fd_.valid() || read_only_ || path_.empty()) return Status::OK();
+  if (!map_->fd.valid() || read_only_ || path_.empty()) return Status::OK();
   const size_t bytes = size_ * itemsize_;
   if (capacity_ * itemsize_ == bytes) return Status::OK();
-  if (::ftruncate(fd_.get(), static_cast<off_t>(bytes)) != 0) return Status::FromErrno(path_);
+  if (::ftruncate(map_->fd.get(), static_cast<off_t>(bytes)) != 0) return Status::FromErrno(path_);
   capacity_ = size_;
   return Status::OK();
 }
@@ -197,20 +209,20 @@ Status TypedArray::Reserve(size_t n) {
   size_t want = std::max({n, capacity_ * 2, kPageSize / itemsize_});
   const size_t new_bytes = RoundUpToPage(want * itemsize_);
   const size_t old_bytes = capacity_ * itemsize_;
-  int err = ::posix_fallocate(fd_.get(), static_cast<off_t>(old_bytes),
+  int err = ::posix_fallocate(map_->fd.get(), static_cast<off_t>(old_bytes),
                               static_cast<off_t>(new_bytes - old_bytes));
   if (err != 0) {
-    (void)!::ftruncate(fd_.get(), static_cast<off_t>(old_bytes));
+    (void)!::ftruncate(map_->fd.get(), static_cast<off_t>(old_bytes));
     return Status::IOError(Name() + ": growing to " + std::to_string(new_bytes) +
                                " bytes: " + std::strerror(err), err);
   }
-  if (new_bytes > region_.size()) {
-    auto region = MappedRegion::Map(fd_.get(), new_bytes, PROT_READ | PROT_WRITE, MAP_SHARED);
+  if (new_bytes > map_->region.size()) {
+    auto region = MappedRegion::Map(map_->fd.get(), new_bytes, PROT_READ | PROT_WRITE, MAP_SHARED);
     if (!region.ok()) {
-      (void)!::ftruncate(fd_.get(), static_cast<off_t>(old_bytes));
+      (void)!::ftruncate(map_->fd.get(), static_cast<off_t>(old_bytes));
       return region.status().WithContext(Name());
     }
-    region_ = std::move(region).value();
+    map_->region = std::move(region).value();
   }
   capacity_ = new_bytes / itemsize_;
   return Status::OK();
@@ -225,9 +237,9 @@ Status TypedArray::Resize(size_t n) {
 }
 
 Status TypedArray::Sync() {
-  if (!fd_.valid() || read_only_ || path_.empty()) return Status::OK();
+  if (!map_->fd.valid() || read_only_ || path_.empty()) return Status::OK();
   MAPFS_RETURN_IF_ERROR(TrimFile());
-  if (size_ > 0 && ::msync(region_.addr(), RoundUpToPage(size_ * itemsize_), MS_SYNC) != 0) {
+  if (size_ > 0 && ::msync(map_->region.addr(), RoundUpToPage(size_ * itemsize_), MS_SYNC) != 0) {
     return Status::FromErrno(path_);
   }
   return Status::OK();
@@ -235,8 +247,8 @@ Status TypedArray::Sync() {
 
 Status TypedArray::Close() {
   Status st = Sync();
-  region_.Reset();
-  fd_.Reset();
+  map_->region.Reset();
+  map_->fd.Reset();
   size_ = capacity_ = 0;
   return st;
 }
@@ -359,7 +371,7 @@ Status TypedArray::FromBytes(std::string_view bytes) {
   if (bytes.empty()) return Status::OK();
   // Bytes that point into our own mapping would move with it on growth.
   const auto* p = reinterpret_cast<const std::byte*>(bytes.data());
-  if (p >= base() && p < base() + region_.size()) return FromBytes(std::string(bytes));
+  if (p >= base() && p < base() + map_->region.size()) return FromBytes(std::string(bytes));
   const size_t old = size_;
   MAPFS_RETURN_IF_ERROR(Resize(size_ + bytes.size() / itemsize_));
   std::memcpy(mutable_base() + old * itemsize_, bytes.data(), bytes.size());

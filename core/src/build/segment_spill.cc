@@ -10,7 +10,7 @@
 #include <cstdlib>
 #include <cstring>
 
-#include "segment_internal.h"
+#include "build_internal.h"
 
 namespace mapfs::internal {
 namespace {

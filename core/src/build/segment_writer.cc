@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "segment_internal.h"
+#include "build_internal.h"
 
 namespace mapfs {
 

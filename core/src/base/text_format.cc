@@ -1,8 +1,6 @@
 // Python-style float text, base64 and JSON string escaping (text_format.h).
 #include "mapfs/text_format.h"
 
-#include <simdjson.h>
-
 #include <charconv>
 #include <cmath>
 #include <cstdint>
@@ -215,21 +213,51 @@ Result<std::string> Base64Decode(std::string_view text) {
 }
 
 bool IsValidUtf8(std::string_view s) {
-  // Most strings in records are short and ASCII: an 8-bytes-at-a-time check
-  // settles them without the fixed start-up cost of the vector validator.
-  if (s.size() <= 64) {
-    const char* p = s.data();
-    size_t n = s.size(), i = 0;
-    uint64_t high = 0;
-    for (; i + 8 <= n; i += 8) {
+  const auto* p = reinterpret_cast<const unsigned char*>(s.data());
+  const size_t n = s.size();
+  size_t i = 0;
+  while (i < n) {
+    // Most text in records is ASCII: skip it 8 bytes at a time.
+    while (i + 8 <= n) {
       uint64_t w;
       std::memcpy(&w, p + i, 8);
-      high |= w;
+      if (w & 0x8080808080808080ULL) break;
+      i += 8;
     }
-    for (; i < n; ++i) high |= static_cast<uint8_t>(p[i]);
-    if ((high & 0x8080808080808080ULL) == 0) return true;
+    if (i == n) break;
+    const unsigned char c = p[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if (c >= 0xc2 && c <= 0xdf) {
+      len = 1;
+      cp = c & 0x1f;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      len = 2;
+      cp = c & 0x0f;
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      len = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (n - i <= len) return false;
+    for (size_t k = 1; k <= len; ++k) {
+      const unsigned char cc = p[i + k];
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and code points past U+10FFFF.
+    if ((len == 2 && cp < 0x800) || (len == 3 && cp < 0x10000) || cp > 0x10ffff ||
+        (cp >= 0xd800 && cp <= 0xdfff)) {
+      return false;
+    }
+    i += len + 1;
   }
-  return simdjson::validate_utf8(s.data(), s.size());
+  return true;
 }
 
 void AppendJsonString(std::string* out, std::string_view utf8) {

@@ -6,6 +6,8 @@
 #include <cctype>
 #include <cstring>
 
+#include "mapfs/text_format.h"
+
 namespace mapfs {
 namespace {
 
@@ -174,32 +176,6 @@ void DirectStructRefs(const Type& t, std::vector<int>* out) {
   }
 }
 
-bool IsValidUtf8(std::string_view s) {
-  size_t i = 0;
-  while (i < s.size()) {
-    unsigned char c = s[i];
-    size_t n;
-    uint32_t cp;
-    if (c < 0x80) { ++i; continue; }
-    if (c >= 0xc2 && c <= 0xdf) { n = 1; cp = c & 0x1f; }
-    else if (c >= 0xe0 && c <= 0xef) { n = 2; cp = c & 0x0f; }
-    else if (c >= 0xf0 && c <= 0xf4) { n = 3; cp = c & 0x07; }
-    else return false;
-    if (s.size() - i <= n) return false;
-    for (size_t k = 1; k <= n; ++k) {
-      unsigned char cc = s[i + k];
-      if ((cc & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3f);
-    }
-    // Overlong forms, surrogates and code points past U+10FFFF.
-    if ((n == 2 && cp < 0x800) || (n == 3 && cp < 0x10000) || cp > 0x10ffff ||
-        (cp >= 0xd800 && cp <= 0xdfff)) {
-      return false;
-    }
-    i += n + 1;
-  }
-  return true;
-}
 
 }  // namespace
 
@@ -312,9 +288,12 @@ std::optional<int> StructDef::FindField(std::string_view field_name) const {
   return it->second;
 }
 
-Result<Schema> Schema::Create(std::vector<StructDef> structs) {
-  Schema schema;
-  std::fill(std::begin(schema.typecode_index_), std::end(schema.typecode_index_), -1);
+namespace {
+
+// Step 1 of Schema::Create: struct names (present, valid, unique),
+// typecodes (one printable ASCII character, unique; indexed into
+// `typecode_index`, 128 entries) and field names (valid, unique; indexed).
+Status CheckNames(std::vector<StructDef>& structs, int* typecode_index) {
   for (size_t i = 0; i < structs.size(); ++i) {
     StructDef& def = structs[i];
     if (def.name.empty()) return Status::InvalidArgument("struct " + std::to_string(i) + " has no name");
@@ -330,12 +309,12 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
         return Status::InvalidArgument("struct '" + def.name + "': bad typecode '" +
                                        def.typecode + "' (one printable ASCII character)");
       }
-      if (schema.typecode_index_[c] >= 0) {
+      if (typecode_index[c] >= 0) {
         return Status::InvalidArgument("struct '" + def.name + "': typecode '" + def.typecode +
                                        "' already used by '" +
-                                       structs[schema.typecode_index_[c]].name + "'");
+                                       structs[typecode_index[c]].name + "'");
       }
-      schema.typecode_index_[c] = static_cast<int>(i);
+      typecode_index[c] = static_cast<int>(i);
     }
     def.field_index.clear();
     for (size_t f = 0; f < def.fields.size(); ++f) {
@@ -348,7 +327,12 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
       }
     }
   }
-  // Struct references must resolve; recursion must pass through an indirection.
+  return Status::OK();
+}
+
+// Step 2: struct references resolve, and recursion passes through an
+// indirection.
+Status CheckStructRefs(const std::vector<StructDef>& structs) {
   std::vector<std::vector<int>> direct(structs.size());
   std::function<Status(const Type&, const std::string&)> check_refs =
       [&](const Type& t, const std::string& where) -> Status {
@@ -382,34 +366,47 @@ Result<Schema> Schema::Create(std::vector<StructDef> structs) {
   for (size_t i = 0; i < structs.size(); ++i) {
     MAPFS_RETURN_IF_ERROR(visit(static_cast<int>(i), structs[i].name));
   }
-  // Layouts: slot sizes and, per field, the masks of earlier fields by size class.
-  for (StructDef& def : structs) {
-    StructLayout& layout = def.layout;
-    size_t n = def.fields.size();
-    size_t words = (n + 63) / 64;
-    layout.bitmap_bytes = static_cast<uint32_t>((n + 7) / 8);
-    layout.slot_size.assign(n, 4);
-    layout.before_masks.assign(n, std::vector<uint64_t>(words * 4, 0));
-    for (size_t f = 0; f < n; ++f) {
-      size_t w = FixedWidth(def.fields[f].type.kind);
-      layout.slot_size[f] = static_cast<uint8_t>(w ? w : 4);
-    }
-    layout.class_masks.assign(words * 4, 0);
-    for (size_t g = 0; g < n; ++g) {
-      int cls = layout.slot_size[g] == 1 ? 0 : layout.slot_size[g] == 2 ? 1
-                : layout.slot_size[g] == 4 ? 2 : 3;
-      uint64_t bit = uint64_t{1} << (g % 64);
-      layout.class_masks[(g / 64) * 4 + cls] |= bit;
-      for (size_t f = g + 1; f < n; ++f) layout.before_masks[f][(g / 64) * 4 + cls] |= bit;
-    }
-    layout.slots.assign(n <= 64 ? n : 0, StructLayout::Slot{});
-    for (size_t f = 0; f < layout.slots.size(); ++f) {
-      StructLayout::Slot& slot = layout.slots[f];
-      for (int c = 0; c < 4; ++c) slot.before[c] = layout.before_masks[f][c];
-      slot.size = layout.slot_size[f];
-      slot.is_inline = IsFixedWidthKind(def.fields[f].type.kind);
-    }
+  return Status::OK();
+}
+
+// Step 3: a struct's layout: slot sizes and, per field, the masks of
+// earlier fields by size class.
+void ComputeLayout(StructDef& def) {
+  StructLayout& layout = def.layout;
+  size_t n = def.fields.size();
+  size_t words = (n + 63) / 64;
+  layout.bitmap_bytes = static_cast<uint32_t>((n + 7) / 8);
+  layout.slot_size.assign(n, 4);
+  layout.before_masks.assign(n, std::vector<uint64_t>(words * 4, 0));
+  for (size_t f = 0; f < n; ++f) {
+    size_t w = FixedWidth(def.fields[f].type.kind);
+    layout.slot_size[f] = static_cast<uint8_t>(w ? w : 4);
   }
+  layout.class_masks.assign(words * 4, 0);
+  for (size_t g = 0; g < n; ++g) {
+    int cls = layout.slot_size[g] == 1 ? 0 : layout.slot_size[g] == 2 ? 1
+              : layout.slot_size[g] == 4 ? 2 : 3;
+    uint64_t bit = uint64_t{1} << (g % 64);
+    layout.class_masks[(g / 64) * 4 + cls] |= bit;
+    for (size_t f = g + 1; f < n; ++f) layout.before_masks[f][(g / 64) * 4 + cls] |= bit;
+  }
+  layout.slots.assign(n <= 64 ? n : 0, StructLayout::Slot{});
+  for (size_t f = 0; f < layout.slots.size(); ++f) {
+    StructLayout::Slot& slot = layout.slots[f];
+    for (int c = 0; c < 4; ++c) slot.before[c] = layout.before_masks[f][c];
+    slot.size = layout.slot_size[f];
+    slot.is_inline = IsFixedWidthKind(def.fields[f].type.kind);
+  }
+}
+
+}  // namespace
+
+Result<Schema> Schema::Create(std::vector<StructDef> structs) {
+  Schema schema;
+  std::fill(std::begin(schema.typecode_index_), std::end(schema.typecode_index_), -1);
+  MAPFS_RETURN_IF_ERROR(CheckNames(structs, schema.typecode_index_));
+  MAPFS_RETURN_IF_ERROR(CheckStructRefs(structs));
+  for (StructDef& def : structs) ComputeLayout(def);
   schema.structs_ = std::move(structs);
   for (size_t i = 0; i < schema.structs_.size(); ++i) {
     schema.struct_names_.push_back(schema.structs_[i].name);

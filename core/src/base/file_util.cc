@@ -1,5 +1,5 @@
 // RAII owners for fds and mappings, and the temp-then-rename writer.
-#include "mapfs/file_util.h"
+#include "file_util.h"
 
 #include <dirent.h>
 #include <fcntl.h>

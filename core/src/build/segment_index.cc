@@ -6,7 +6,8 @@
 #include <cstring>
 #include <queue>
 
-#include "segment_internal.h"
+#include "mapfs/key_codec.h"
+#include "build_internal.h"
 
 namespace mapfs {
 
@@ -97,10 +98,8 @@ std::string SegmentWriter::RecordName(uint64_t record_id) const {
 
 std::string SegmentWriter::DescribeKey(std::string_view key) const {
   constexpr size_t kMaxShown = 80;
-  if (p_.key_kind == KeyKind::kUInt && key.size() == 8) {
-    uint64_t v;
-    std::memcpy(&v, key.data(), 8);
-    return std::to_string(v);
+  if (p_.key_kind == KeyKind::kUInt) {
+    if (std::optional<uint64_t> v = DecodeUIntKey(key)) return std::to_string(*v);
   }
   if (p_.describe_key) return p_.describe_key(key);
   std::string out;

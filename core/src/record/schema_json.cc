@@ -1,6 +1,6 @@
 // The schema's text forms: the canonical JSON embedded in segment files (and
 // its strict reader, which treats the bytes as untrusted) and the YAML of
-// design §2 that a mount shows as @schema. docs/schema.md specifies both.
+// the schema language that a mount shows as @schema. docs/schema.md specifies both.
 #include <cctype>
 #include <cstdio>
 #include <exception>
@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "mapfs/text_format.h"
 #include "mapfs/types.h"
 
 namespace mapfs {
@@ -24,34 +25,6 @@ constexpr int kSchemaJsonVersion = 1;
 // anything deeper is rejected before nlohmann sees it, so hostile input cannot
 // drive its recursion (parse, destruction) arbitrarily deep.
 constexpr int kMaxJsonDepth = 8;
-
-// JSON string escaping that is part of the canonical form: only '"', '\\' and
-// control characters are escaped, the short forms where JSON has them;
-// everything else (including UTF-8) is copied as is.
-void AppendJsonString(std::string_view s, std::string* out) {
-  out->push_back('"');
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    switch (c) {
-      case '"': *out += "\\\""; break;
-      case '\\': *out += "\\\\"; break;
-      case '\b': *out += "\\b"; break;
-      case '\f': *out += "\\f"; break;
-      case '\n': *out += "\\n"; break;
-      case '\r': *out += "\\r"; break;
-      case '\t': *out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          *out += buf;
-        } else {
-          out->push_back(ch);
-        }
-    }
-  }
-  out->push_back('"');
-}
 
 Status Bad(const std::string& msg) { return Status::Corruption("schema JSON: " + msg); }
 
@@ -202,24 +175,27 @@ void AppendYamlScalar(std::string_view s, std::string* out) {
 
 }  // namespace
 
+// Strings go through AppendJsonString, which is part of the canonical form:
+// names are valid UTF-8 (Schema::Create checks), so they are copied as is and
+// only '"', '\\' and control characters are escaped, in JSON's short forms.
 std::string Schema::ToCanonicalJson() const {
   std::string out = "{\"mapfs_schema\":" + std::to_string(kSchemaJsonVersion) + ",\"structs\":[";
   for (size_t i = 0; i < structs_.size(); ++i) {
     const StructDef& def = structs_[i];
     if (i) out += ',';
     out += "{\"name\":";
-    AppendJsonString(def.name, &out);
+    AppendJsonString(&out, def.name);
     if (!def.typecode.empty()) {
       out += ",\"typecode\":";
-      AppendJsonString(def.typecode, &out);
+      AppendJsonString(&out, def.typecode);
     }
     out += ",\"fields\":[";
     for (size_t f = 0; f < def.fields.size(); ++f) {
       if (f) out += ',';
       out += '[';
-      AppendJsonString(def.fields[f].name, &out);
+      AppendJsonString(&out, def.fields[f].name);
       out += ',';
-      AppendJsonString(TypeName(def.fields[f].type), &out);
+      AppendJsonString(&out, TypeName(def.fields[f].type));
       out += ']';
     }
     out += "]}";
