@@ -3,6 +3,7 @@
 
 #include <cstring>
 
+#include "mapfs/key_codec.h"
 #include "mapfs/record.h"
 #include "build_convert.h"
 
@@ -39,8 +40,7 @@ int KeyBytes(const Segment& seg, PyObject* key, std::string* storage, std::strin
         PyErr_Clear();  // negative or too large: no such key
         return 0;
       }
-      uint64_t le = v;  // the hosts mapfs supports are little-endian
-      storage->assign(reinterpret_cast<const char*>(&le), 8);
+      storage->assign(UIntKeyView(EncodeUIntKey(v)));
       *bytes = *storage;
       return 1;
     }
@@ -54,25 +54,16 @@ int KeyBytes(const Segment& seg, PyObject* key, std::string* storage, std::strin
         }
         return -1;
       }
-      RecordPacker packer(seg.schema());
-      Result<std::string_view> packed = packer.PackValue(KeyType(seg), value);
-      if (!packed.ok()) return 0;  // e.g. an int out of the key type's range
-      storage->assign(*packed);
+      KeyCodec codec(seg);
+      Result<std::string> raw = codec.FromValue(value);
+      if (!raw.ok()) return 0;  // e.g. an int out of the key type's range
+      *storage = std::move(*raw);
       *bytes = *storage;
       return 1;
     }
     default:
       return 0;
   }
-}
-
-// Approximate multimaps keep only key hashes: a candidate is a match when
-// its key field equals the key (as `mapfs get` filters).
-Result<bool> MatchesApproxKey(const Segment& seg, std::string_view record, std::string_view key) {
-  if (seg.key_field_index() < 0) return true;
-  MAPFS_ASSIGN_OR_RETURN(View v, seg.ViewOf(record));
-  MAPFS_ASSIGN_OR_RETURN(View k, v.Field(seg.key_field_index()));
-  return !k.is_null() && k.kind() == TypeKind::kStr && k.as_str() == key;
 }
 
 }  // namespace
@@ -92,17 +83,13 @@ int FindRecords(const Segment& seg, PyObject* key, bool first_only,
     }
     case CollectionKind::kMultiMap:
     case CollectionKind::kApproxMultiMap: {
-      bool approx = seg.kind() == CollectionKind::kApproxMultiMap;
-      Result<Segment::RecordIds> ids = approx ? seg.Candidates(bytes) : seg.FindAll(bytes);
+      // Core's one filtered lookup: an approximate multimap's hash
+      // collisions are dropped by comparing the key field, as `mapfs get` does.
+      Result<std::vector<uint64_t>> ids = mapfs::FindRecords(seg, bytes);
       if (!ids.ok()) return SetStatusError(ids.status()), -1;
-      for (uint32_t i = 0; i < ids->size(); ++i) {
-        Result<std::string_view> rec = seg.RecordBytes((*ids)[i]);
+      for (uint64_t id : *ids) {
+        Result<std::string_view> rec = seg.RecordBytes(id);
         if (!rec.ok()) return SetStatusError(rec.status()), -1;
-        if (approx) {
-          Result<bool> match = MatchesApproxKey(seg, *rec, bytes);
-          if (!match.ok()) return SetStatusError(match.status()), -1;
-          if (!*match) continue;
-        }
         records->push_back(*rec);
         if (first_only) break;
       }
@@ -118,10 +105,12 @@ PyObject* KeyToPy(const Segment& seg, std::string_view key, OwnerObject* owner) 
     case KeyKind::kStr:
       return PyUnicode_DecodeUTF8(key.data(), static_cast<Py_ssize_t>(key.size()), "strict");
     case KeyKind::kUInt: {
-      if (key.size() != 8) return SetStatusError(Status::Corruption(seg.name() + ": a uint key of " + std::to_string(key.size()) + " bytes"));
-      uint64_t v;
-      std::memcpy(&v, key.data(), 8);
-      return PyLong_FromUnsignedLongLong(v);
+      std::optional<uint64_t> v = DecodeUIntKey(key);
+      if (!v) {
+        return SetStatusError(Status::Corruption(seg.name() + ": a uint key of " +
+                                                 std::to_string(key.size()) + " bytes"));
+      }
+      return PyLong_FromUnsignedLongLong(*v);
     }
     case KeyKind::kGeneric: {
       Result<View> v = seg.KeyView(key);
