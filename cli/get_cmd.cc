@@ -7,6 +7,8 @@
 #include <memory>
 
 #include "command.h"
+#include "dataset_cmds.h"
+#include "mapfs/dataset.h"
 #include "mapfs/json_input.h"
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
@@ -100,6 +102,11 @@ Status RenderIds(const Segment& seg, const Segment::RecordIds& ids, const std::s
 }
 
 Status RunGet(const GetOptions& opt) {
+  if (IsDatasetDir(opt.file)) {
+    // A dataset: the one shard holding the key answers (docs/format.md).
+    MAPFS_ASSIGN_OR_RETURN(ShardTarget t, RouteGet(opt.file, opt.key));
+    return RunGet({t.file, t.key, opt.field});
+  }
   MAPFS_ASSIGN_OR_RETURN(Segment seg, Segment::Open(opt.file));
   const Status not_found = Status::NotFound(opt.file + ": no record for key " + opt.key);
   std::string out;
