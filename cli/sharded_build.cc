@@ -1,11 +1,14 @@
-// `mapfs build --shards N --output DIR` (docs/cli.md): one reader thread
-// parses the JSONL input and routes each record (docs/format.md, "Routing");
-// each shard's SegmentBuilder runs on its own thread behind a bounded queue,
-// so packing, writing and indexing use every core. Shard i receives its
-// records in input order, so its bytes equal a one-segment build of them.
+// `mapfs build --shards N --output DIR` (docs/cli.md): the reader thread cuts
+// the JSONL input into batches of lines; parser threads (one per core) parse
+// and route each batch (docs/format.md, "Routing") into N lists; the thread
+// of shard i takes list i of every batch in input order and feeds its
+// SegmentBuilder. So parsing, packing, writing and indexing all use every
+// core, and shard i receives its records in input order: its bytes equal a
+// one-segment build of them. A ring of batch slots bounds the memory.
 #include <sys/stat.h>
 
-#include <atomic>
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <condition_variable>
 #include <cstdio>
@@ -24,89 +27,177 @@
 namespace mapfs::cli {
 namespace {
 
-constexpr size_t kBatch = 256;        // records per queue item
-constexpr size_t kQueueBatches = 16;  // queue items in flight per shard
+constexpr size_t kBatchLines = 512;  // records per batch (the last may hold fewer)
+constexpr size_t kSlots = 32;        // batches in flight
 
 struct Item {
   uint64_t line;
   Value value;
 };
-using Batch = std::vector<Item>;
 
-// A bounded single-producer single-consumer queue of batches.
-class BatchQueue {
- public:
-  // False if the consumer stopped (it failed).
-  bool Push(Batch b) {
-    std::unique_lock<std::mutex> lock(mu_);
-    not_full_.wait(lock, [&] { return q_.size() < kQueueBatches || stopped_; });
-    if (stopped_) return false;
-    q_.push_back(std::move(b));
-    not_empty_.notify_one();
-    return true;
-  }
-  void Close() {
-    std::lock_guard<std::mutex> lock(mu_);
-    closed_ = true;
-    not_empty_.notify_one();
-  }
-  // False at the end of the input.
-  bool Pop(Batch* b) {
-    std::unique_lock<std::mutex> lock(mu_);
-    not_empty_.wait(lock, [&] { return !q_.empty() || closed_; });
-    if (q_.empty()) return false;
-    *b = std::move(q_.front());
-    q_.pop_front();
-    not_full_.notify_one();
-    return true;
-  }
-  void Stop() {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopped_ = true;
-    q_.clear();
-    not_full_.notify_one();
-  }
+// One batch on its way from the reader through a parser to every shard.
+struct Slot {
+  enum State { kFree, kFilled, kReady };
+  State state = kFree;
+  uint64_t seq = 0;
+  std::vector<std::string> lines;
+  std::vector<uint64_t> line_nos;
+  std::vector<std::vector<Item>> routed;  // per shard
+  Status status;                          // a parse error in this batch
+  size_t consumers_left = 0;
+};
 
- private:
-  std::mutex mu_;
-  std::condition_variable not_full_, not_empty_;
-  std::deque<Batch> q_;
-  bool closed_ = false;
-  bool stopped_ = false;
+// Everything the threads share, under one mutex: transitions happen once
+// per batch, so contention is low.
+struct Pipeline {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Slot> slots = std::vector<Slot>(kSlots);
+  std::deque<uint64_t> to_parse;
+  bool input_done = false;
+  uint64_t batches = 0;  // batches filled so far (all of them once input_done)
+  bool failed = false;
+  // The first error in input order: (batch, status).
+  uint64_t error_seq = UINT64_MAX;
+  Status error;
+
+  void Fail(uint64_t seq, Status st) {  // mu held
+    failed = true;
+    if (seq < error_seq) {
+      error_seq = seq;
+      error = std::move(st);
+    }
+    cv.notify_all();
+  }
 };
 
 struct Shard {
   std::string path;
   std::unique_ptr<SegmentBuilder> builder;
-  BatchQueue queue;
-  Status status;
   bool finished = false;
   // Input line of each record, for the builder's error messages.
   std::shared_ptr<std::vector<uint64_t>> lines = std::make_shared<std::vector<uint64_t>>();
 };
 
-void RunShard(Shard* s, const std::string& input_name, std::atomic<bool>* failed) {
-  Batch batch;
-  while (s->queue.Pop(&batch)) {
-    for (Item& item : batch) {
-      s->lines->push_back(item.line);
-      Status st = s->builder->Add(item.value);
-      if (!st.ok()) {
-        s->status = st.IsIOError() ? st
-                                   : st.WithContext(input_name + ":" + std::to_string(item.line));
-        failed->store(true);
-        s->queue.Stop();
+struct Router {
+  const Schema* schema;
+  int type;
+  bool keyed;
+  int key_field;
+  uint64_t shards;
+  uint64_t total;  // arrays: records in the input
+  std::string input_name;
+};
+
+KeyKind KeyKindOf(const Type& t) {
+  switch (t.kind) {
+    case TypeKind::kStr: return KeyKind::kStr;
+    case TypeKind::kUInt8:
+    case TypeKind::kUInt16:
+    case TypeKind::kUInt32:
+    case TypeKind::kUInt64: return KeyKind::kUInt;
+    default: return KeyKind::kGeneric;
+  }
+}
+
+// Parses and routes the batches it is given until the input ends.
+void ParseLoop(Pipeline* p, const Router* r) {
+  JsonRecordParser parser(*r->schema, r->type);
+  RecordPacker packer(*r->schema);
+  std::string scratch;
+  const Field* key = r->keyed ? &r->schema->struct_def(r->type).fields[r->key_field] : nullptr;
+  const KeyKind kind = key ? KeyKindOf(key->type) : KeyKind::kNone;
+  for (;;) {
+    Slot* slot;
+    {
+      std::unique_lock<std::mutex> lock(p->mu);
+      p->cv.wait(lock, [&] { return !p->to_parse.empty() || p->input_done || p->failed; });
+      if (p->failed || p->to_parse.empty()) return;
+      slot = &p->slots[p->to_parse.front() % kSlots];
+      p->to_parse.pop_front();
+    }
+    // The slot is this thread's until it is marked ready.
+    Status st;
+    for (auto& v : slot->routed) v.clear();
+    for (size_t j = 0; j < slot->lines.size() && st.ok(); ++j) {
+      auto value = parser.ParseLine(slot->lines[j]);
+      const uint64_t line_no = slot->line_nos[j];
+      auto at = [&](const Status& s) {
+        return s.WithContext(r->input_name + ":" + std::to_string(line_no));
+      };
+      if (!value.ok()) {
+        st = at(value.status());
+        break;
+      }
+      uint64_t s;
+      if (key != nullptr) {
+        const Value* k = value->FindField(key->name);
+        if (k == nullptr || k->is_null()) {
+          st = at(Status::InvalidArgument("field \"" + key->name + "\": the key is missing"));
+          break;
+        }
+        auto raw = RawKeyOf(*k, key->type, kind, &packer, &scratch);
+        if (!raw.ok()) {
+          st = at(raw.status().WithContext("field \"" + key->name + "\""));
+          break;
+        }
+        s = RouteKey(*raw, r->shards);
+      } else {
+        // Shard s holds [floor(s*R/N), floor((s+1)*R/N)).
+        const uint64_t g = slot->seq * kBatchLines + j;
+        s = std::min<uint64_t>(g * r->shards / std::max<uint64_t>(r->total, 1), r->shards - 1);
+        while (s > 0 && s * r->total / r->shards > g) --s;
+        while (s + 1 < r->shards && (s + 1) * r->total / r->shards <= g) ++s;
+      }
+      slot->routed[s].push_back(Item{line_no, std::move(value).value()});
+    }
+    std::lock_guard<std::mutex> lock(p->mu);
+    slot->status = std::move(st);
+    slot->state = Slot::kReady;
+    p->cv.notify_all();
+  }
+}
+
+// Feeds shard `index` its list of every batch, in order, then finishes it.
+void ShardLoop(Pipeline* p, Shard* shard, size_t index, const std::string& input_name) {
+  for (uint64_t seq = 0;; ++seq) {
+    Slot* slot = &p->slots[seq % kSlots];
+    {
+      std::unique_lock<std::mutex> lock(p->mu);
+      p->cv.wait(lock, [&] {
+        return p->failed || (slot->state == Slot::kReady && slot->seq == seq) ||
+               (p->input_done && seq >= p->batches);
+      });
+      if (p->failed) return;
+      if (p->input_done && seq >= p->batches) break;
+      if (!slot->status.ok()) {
+        p->Fail(seq, slot->status);
         return;
       }
     }
+    for (Item& item : slot->routed[index]) {
+      shard->lines->push_back(item.line);
+      Status st = shard->builder->Add(item.value);
+      if (!st.ok()) {
+        std::lock_guard<std::mutex> lock(p->mu);
+        p->Fail(seq, st.IsIOError()
+                         ? st
+                         : st.WithContext(input_name + ":" + std::to_string(item.line)));
+        return;
+      }
+    }
+    std::lock_guard<std::mutex> lock(p->mu);
+    if (--slot->consumers_left == 0) {
+      slot->state = Slot::kFree;
+      p->cv.notify_all();
+    }
   }
-  // Another shard or the input failed: this shard will not be published.
-  if (failed->load()) return;
-  s->status = s->builder->Finish();
-  if (s->status.ok()) {
-    s->finished = true;
+  Status st = shard->builder->Finish();
+  std::lock_guard<std::mutex> lock(p->mu);
+  if (st.ok()) {
+    shard->finished = true;
   } else {
-    failed->store(true);
+    p->Fail(UINT64_MAX - 1, st);
   }
 }
 
@@ -185,91 +276,61 @@ Status RunShardedBuild(const ShardedBuild& b) {
     }
   };
 
-  std::atomic<bool> failed{false};
+  Pipeline p;
+  for (Slot& slot : p.slots) slot.routed.resize(n);
+  const Router router{&schema, b.type, keyed, b.options.key_field, n, total, input_name};
   std::vector<std::thread> threads;
-  for (auto& s : shards) threads.emplace_back(RunShard, s.get(), input_name, &failed);
+  const unsigned parsers = std::max(1u, std::thread::hardware_concurrency());
+  for (unsigned i = 0; i < parsers; ++i) threads.emplace_back(ParseLoop, &p, &router);
+  for (size_t i = 0; i < n; ++i) {
+    threads.emplace_back(ShardLoop, &p, shards[i].get(), i, input_name);
+  }
 
-  JsonRecordParser parser(schema, b.type);
-  RecordPacker key_packer(schema);
-  std::string scratch;
-  const Type* key_type =
-      keyed ? &schema.struct_def(b.type).fields[b.options.key_field].type : nullptr;
-  const std::string key_name = keyed ? schema.struct_def(b.type).fields[b.options.key_field].name
-                                     : std::string();
-  KeyKind key_kind = KeyKind::kNone;
-  if (keyed) {
-    key_kind = key_type->kind == TypeKind::kStr ? KeyKind::kStr
-               : (key_type->kind == TypeKind::kUInt8 || key_type->kind == TypeKind::kUInt16 ||
-                  key_type->kind == TypeKind::kUInt32 || key_type->kind == TypeKind::kUInt64)
-                   ? KeyKind::kUInt
-                   : KeyKind::kGeneric;
-  }
-  std::vector<Batch> pending(n);
-  Status input_status;
+  // The reader: fills free slots in input order.
   uint64_t records = 0;
+  Status input_status;
   std::string line;
-  for (uint64_t line_no = 1; std::getline(in, line) && !failed.load(); ++line_no) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    auto value = parser.ParseLine(line);
-    if (!value.ok()) {
-      input_status = value.status().WithContext(input_name + ":" + std::to_string(line_no));
-      break;
+  uint64_t line_no = 0;
+  for (uint64_t seq = 0;; ++seq) {
+    Slot* slot = &p.slots[seq % kSlots];
+    {
+      std::unique_lock<std::mutex> lock(p.mu);
+      p.cv.wait(lock, [&] { return slot->state == Slot::kFree || p.failed; });
+      if (p.failed) break;
     }
-    uint64_t s;
-    if (keyed) {
-      const Value* key = value->FindField(key_name);
-      if (key == nullptr || key->is_null()) {
-        input_status = Status::InvalidArgument("field \"" + key_name + "\": the key is missing")
-                           .WithContext(input_name + ":" + std::to_string(line_no));
-        break;
-      }
-      auto raw = RawKeyOf(*key, *key_type, key_kind, &key_packer, &scratch);
-      if (!raw.ok()) {
-        input_status = raw.status()
-                           .WithContext("field \"" + key_name + "\"")
-                           .WithContext(input_name + ":" + std::to_string(line_no));
-        break;
-      }
-      s = RouteKey(*raw, n);
-    } else {
-      // Shard i holds [floor(i*R/N), floor((i+1)*R/N)): the last shard
-      // whose first record is <= records.
-      if (records >= total) {
-        input_status = Status::IOError(input_name + ": grew while it was read", EIO);
-        break;
-      }
-      s = ((records + 1) * n - 1) / total;
-      while (s > 0 && s * total / n > records) --s;
-      while (s + 1 < n && (s + 1) * total / n <= records) ++s;
+    slot->lines.clear();
+    slot->line_nos.clear();
+    while (slot->lines.size() < kBatchLines && std::getline(in, line)) {
+      ++line_no;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      slot->lines.push_back(line);
+      slot->line_nos.push_back(line_no);
     }
-    pending[s].push_back(Item{line_no, std::move(value).value()});
-    if (pending[s].size() >= kBatch) {
-      shards[s]->queue.Push(std::move(pending[s]));
-      pending[s] = Batch();
-      pending[s].reserve(kBatch);
-    }
-    ++records;
+    records += slot->lines.size();
+    if (slot->lines.empty()) break;
+    std::lock_guard<std::mutex> lock(p.mu);
+    slot->seq = seq;
+    slot->state = Slot::kFilled;
+    slot->consumers_left = n;
+    p.batches = seq + 1;
+    p.to_parse.push_back(seq);
+    p.cv.notify_all();
   }
-  if (input_status.ok() && in.bad()) input_status = Status::FromErrno(input_name);
-  if (input_status.ok() && !keyed && !failed.load() && records != total) {
+  if (in.bad()) {
+    input_status = Status::FromErrno(input_name);
+  } else if (!keyed && records != total) {
     input_status = Status::IOError(input_name + ": changed while it was read", EIO);
   }
-  if (!input_status.ok()) failed.store(true);
-  for (uint64_t i = 0; i < n; ++i) {
-    if (input_status.ok() && !pending[i].empty()) shards[i]->queue.Push(std::move(pending[i]));
-    if (!input_status.ok()) shards[i]->queue.Stop();
-    shards[i]->queue.Close();
+  {
+    std::lock_guard<std::mutex> lock(p.mu);
+    if (!input_status.ok() && !p.failed) p.Fail(0, input_status);
+    p.input_done = true;
+    p.cv.notify_all();
   }
   for (auto& t : threads) t.join();
-  if (!input_status.ok()) {
+  if (p.failed) {
     cleanup();
-    return input_status;
-  }
-  for (auto& s : shards) {
-    if (!s->status.ok()) {
-      cleanup();
-      return s->status;
-    }
+    return p.error;
   }
   Status published = PublishDataset(b.output_dir, files);
   if (!published.ok()) {

@@ -196,3 +196,20 @@ def test_new_version_replaces_the_manifest(mapfs_bin, inputs, tmp_path):
     new = manifest(ds)
     assert {s["file"] for s in old["shards"]}.isdisjoint(s["file"] for s in new["shards"])
     assert json.loads(run(mapfs_bin, "get", str(ds), "item-5").stdout)["v"] == -55
+
+
+def test_the_first_bad_line_of_a_large_input_is_reported(mapfs_bin, inputs, tmp_path):
+    # Batches are parsed in parallel: the error is still the first in input order.
+    schema, _ = inputs
+    lines = [json.dumps({"id": i, "name": f"n{i}", "group": "g", "pair": ["p", 1], "v": i})
+             for i in range(5000)]
+    lines[1700] = '{"id": 1, "name": "bad", "v": "x"}'
+    lines[4100] = '{"id": 2, "name": "worse", "v": "y"}'
+    data = tmp_path / "big.jsonl"
+    data.write_text("\n".join(lines) + "\n")
+    ds = tmp_path / "ds"
+    for opts in (["--key", "name"], []):
+        p = build(mapfs_bin, schema, data, ds, *opts, "--shards", "3", check=False)
+        assert p.returncode == 2
+        assert "big.jsonl:1701" in p.stderr, p.stderr
+        assert os.listdir(ds) == []
