@@ -1,6 +1,6 @@
 // `mapfs build --shards N --output DIR` (docs/cli.md): the reader thread cuts
-// the JSONL input into batches of lines; parser threads (one per core) parse
-// and route each batch (docs/format.md, "Routing") into N lists; the thread
+// the JSONL input into batches of lines; parser threads (one per core) parse,
+// pack and route each batch (docs/format.md, "Routing") into N lists; the thread
 // of shard i takes list i of every batch in input order and feeds its
 // SegmentBuilder. So parsing, packing, writing and indexing all use every
 // core, and shard i receives its records in input order: its bytes equal a
@@ -30,9 +30,20 @@ namespace {
 constexpr size_t kBatchLines = 512;  // records per batch (the last may hold fewer)
 constexpr size_t kSlots = 32;        // batches in flight
 
-struct Item {
-  uint64_t line;
-  Value value;
+// The packed records a batch routes to one shard: parsers pack (in
+// parallel), so a shard's thread only writes and indexes them.
+struct Packed {
+  struct Entry {
+    size_t key_end;     // key bytes: [previous record_end, key_end)
+    size_t record_end;  // record bytes: [key_end, record_end)
+    uint64_t line;
+  };
+  std::string bytes;
+  std::vector<Entry> entries;
+  void clear() {
+    bytes.clear();
+    entries.clear();
+  }
 };
 
 // One batch on its way from the reader through a parser to every shard.
@@ -42,7 +53,7 @@ struct Slot {
   uint64_t seq = 0;
   std::vector<std::string> lines;
   std::vector<uint64_t> line_nos;
-  std::vector<std::vector<Item>> routed;  // per shard
+  std::vector<Packed> routed;             // per shard
   Status status;                          // a parse error in this batch
   size_t consumers_left = 0;
 };
@@ -104,6 +115,7 @@ KeyKind KeyKindOf(const Type& t) {
 void ParseLoop(Pipeline* p, const Router* r) {
   JsonRecordParser parser(*r->schema, r->type);
   RecordPacker packer(*r->schema);
+  RecordPacker key_packer(*r->schema);
   std::string scratch;
   const Field* key = r->keyed ? &r->schema->struct_def(r->type).fields[r->key_field] : nullptr;
   const KeyKind kind = key ? KeyKindOf(key->type) : KeyKind::kNone;
@@ -130,17 +142,19 @@ void ParseLoop(Pipeline* p, const Router* r) {
         break;
       }
       uint64_t s;
+      std::string_view key_bytes;
       if (key != nullptr) {
         const Value* k = value->FindField(key->name);
         if (k == nullptr || k->is_null()) {
           st = at(Status::InvalidArgument("field \"" + key->name + "\": the key is missing"));
           break;
         }
-        auto raw = RawKeyOf(*k, key->type, kind, &packer, &scratch);
+        auto raw = RawKeyOf(*k, key->type, kind, &key_packer, &scratch);
         if (!raw.ok()) {
           st = at(raw.status().WithContext("field \"" + key->name + "\""));
           break;
         }
+        key_bytes = *raw;
         s = RouteKey(*raw, r->shards);
       } else {
         // Shard s holds [floor(s*R/N), floor((s+1)*R/N)).
@@ -149,7 +163,16 @@ void ParseLoop(Pipeline* p, const Router* r) {
         while (s > 0 && s * r->total / r->shards > g) --s;
         while (s + 1 < r->shards && (s + 1) * r->total / r->shards <= g) ++s;
       }
-      slot->routed[s].push_back(Item{line_no, std::move(value).value()});
+      auto packed = packer.Pack(r->type, *value);
+      if (!packed.ok()) {
+        st = at(packed.status());
+        break;
+      }
+      Packed& out = slot->routed[s];
+      out.bytes.append(key_bytes);
+      const size_t key_end = out.bytes.size();
+      out.bytes.append(*packed);
+      out.entries.push_back({key_end, out.bytes.size(), line_no});
     }
     std::lock_guard<std::mutex> lock(p->mu);
     slot->status = std::move(st);
@@ -175,14 +198,19 @@ void ShardLoop(Pipeline* p, Shard* shard, size_t index, const std::string& input
         return;
       }
     }
-    for (Item& item : slot->routed[index]) {
-      shard->lines->push_back(item.line);
-      Status st = shard->builder->Add(item.value);
+    const Packed& packed = slot->routed[index];
+    const std::string_view bytes = packed.bytes;
+    size_t start = 0;
+    for (const Packed::Entry& e : packed.entries) {
+      shard->lines->push_back(e.line);
+      Status st = shard->builder->AddPacked(bytes.substr(start, e.key_end - start),
+                                            bytes.substr(e.key_end, e.record_end - e.key_end));
+      start = e.record_end;
       if (!st.ok()) {
         std::lock_guard<std::mutex> lock(p->mu);
         p->Fail(seq, st.IsIOError()
                          ? st
-                         : st.WithContext(input_name + ":" + std::to_string(item.line)));
+                         : st.WithContext(input_name + ":" + std::to_string(e.line)));
         return;
       }
     }
