@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "command.h"
+#include "dataset_cmds.h"
 #include "mapfs/json_input.h"
 #include "mapfs/schema_yaml.h"
 #include "mapfs/segment.h"
@@ -29,6 +30,7 @@ struct BuildOptions {
   bool multi = false;
   bool approx = false;
   size_t memory_mib = 256;
+  uint64_t shards = 0;  // > 0: a dataset directory of this many shards
   bool quiet = false;
 };
 
@@ -138,6 +140,10 @@ Status RunBuild(const BuildOptions& opt) {
     return Status::InvalidArgument("--multi and --approx need --key");
   }
 
+  if (opt.shards > 0) {
+    return RunShardedBuild(
+        {&schema, type, std::move(so), opt.input, opt.output, opt.shards, opt.quiet});
+  }
   // `-` is standard input (docs/cli.md).
   const bool from_stdin = opt.input == "-";
   const std::string input_name = from_stdin ? "<stdin>" : opt.input;
@@ -211,6 +217,9 @@ void Register(CLI::App& app) {
   cmd->add_flag("--approx", opt->approx, "Store key hashes only (str keys; implies --multi)");
   cmd->add_option("--memory", opt->memory_mib, "Index memory budget in MiB before spilling")
       ->capture_default_str();
+  cmd->add_option("--shards", opt->shards,
+                  "Build a dataset directory (--output) of this many shard segments")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{65536}));
   cmd->add_flag("-q,--quiet", opt->quiet, "No progress line and no summary on standard error");
   cmd->callback([opt] {
     Status st = RunBuild(*opt);

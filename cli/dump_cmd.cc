@@ -4,10 +4,12 @@
 // gives the same bytes (docs/cli.md, "mapfs dump").
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "command.h"
 #include "file_util.h"
+#include "mapfs/dataset.h"
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
 
@@ -49,7 +51,20 @@ class Sink {
 };
 
 Status RunDump(const DumpOptions& opt) {
-  MAPFS_ASSIGN_OR_RETURN(Segment seg, Segment::Open(opt.file));
+  // A dataset directory dumps its shards in order (docs/format.md).
+  std::optional<Dataset> dataset;
+  std::optional<Segment> single;
+  std::vector<const Segment*> segments;
+  if (IsDatasetDir(opt.file)) {
+    MAPFS_ASSIGN_OR_RETURN(Dataset ds, Dataset::Open(opt.file));
+    dataset.emplace(std::move(ds));
+    for (size_t i = 0; i < dataset->shard_count(); ++i) segments.push_back(&dataset->shard(i));
+  } else {
+    MAPFS_ASSIGN_OR_RETURN(Segment s, Segment::Open(opt.file));
+    single.emplace(std::move(s));
+    segments.push_back(&*single);
+  }
+  const Segment& seg = *segments[0];
   if (seg.kind() != CollectionKind::kArray && seg.key_field_index() < 0) {
     return Status::NotSupported(opt.file +
                                 ": its keys are not a field of the records, so JSONL cannot "
@@ -64,14 +79,17 @@ Status RunDump(const DumpOptions& opt) {
   // Records are stored in input order whatever the collection kind
   // (docs/format.md, record_offsets), which is the order a rebuild needs.
   std::string out;
-  for (uint64_t i = 0; i < seg.record_count(); ++i) {
-    MAPFS_ASSIGN_OR_RETURN(View rec, seg.Record(i));
-    Status st = RenderJson(rec, &out);
-    if (!st.ok()) return st.WithContext(opt.file + ": record " + std::to_string(i));
-    out.push_back('\n');
-    if (out.size() >= (size_t{1} << 20)) {
-      MAPFS_RETURN_IF_ERROR(sink.Write(out));
-      out.clear();
+  uint64_t index = 0;
+  for (const Segment* shard : segments) {
+    for (uint64_t i = 0; i < shard->record_count(); ++i, ++index) {
+      MAPFS_ASSIGN_OR_RETURN(View rec, shard->Record(i));
+      Status st = RenderJson(rec, &out);
+      if (!st.ok()) return st.WithContext(opt.file + ": record " + std::to_string(index));
+      out.push_back('\n');
+      if (out.size() >= (size_t{1} << 20)) {
+        MAPFS_RETURN_IF_ERROR(sink.Write(out));
+        out.clear();
+      }
     }
   }
   MAPFS_RETURN_IF_ERROR(sink.Write(out));

@@ -7,6 +7,8 @@
 #include <memory>
 
 #include "command.h"
+#include "dataset_cmds.h"
+#include "mapfs/dataset.h"
 #include "mapfs/key_codec.h"
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
@@ -38,6 +40,11 @@ Status Render(const Segment& seg, std::string_view record, const std::string& fi
 }
 
 Status RunGet(const GetOptions& opt) {
+  if (IsDatasetDir(opt.file)) {
+    // A dataset: the one shard holding the key answers (docs/format.md).
+    MAPFS_ASSIGN_OR_RETURN(ShardTarget t, RouteGet(opt.file, opt.key));
+    return RunGet({t.file, t.key, opt.field});
+  }
   MAPFS_ASSIGN_OR_RETURN(Segment seg, Segment::Open(opt.file));
   const Status not_found = Status::NotFound(opt.file + ": no record for key " + opt.key);
   std::string out;

@@ -6,6 +6,8 @@
 #include <memory>
 
 #include "command.h"
+#include "dataset_cmds.h"
+#include "mapfs/dataset.h"
 #include "mapfs/segment.h"
 
 namespace mapfs::cli {
@@ -19,6 +21,7 @@ void Section(const SegmentInfo& info, const char* name) {
 }
 
 Status RunInspect(const std::string& path) {
+  if (IsDatasetDir(path)) return InspectDataset(path);
   MAPFS_ASSIGN_OR_RETURN(Segment seg, Segment::Open(path));
   const SegmentInfo l = seg.Info();
   const StructDef& root = seg.schema().struct_def(seg.root_struct_index());

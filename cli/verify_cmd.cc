@@ -6,12 +6,15 @@
 #include <vector>
 
 #include "command.h"
+#include "dataset_cmds.h"
+#include "mapfs/dataset.h"
 #include "mapfs/segment.h"
 
 namespace mapfs::cli {
 namespace {
 
 Status VerifyOne(const std::string& path) {
+  if (IsDatasetDir(path)) return VerifyDataset(path);
   MAPFS_ASSIGN_OR_RETURN(Segment seg, Segment::Open(path));
   MAPFS_RETURN_IF_ERROR(seg.Verify());
   std::printf("%s: OK (%s, %llu records)\n", path.c_str(),

@@ -196,7 +196,10 @@ struct BufferOwner {
 
 }  // namespace
 
+void RegisterRoute(py::module_& m);  // route.cc: mapfs.dask's routing and manifest
+
 void RegisterBuild(py::module_& m) {
+  RegisterRoute(m);
   py::class_<BufferOwner>(m, "_BufferOwner",
                           "Holds the buffer and schema of the views made by mapfs.view.");
 

@@ -1,0 +1,93 @@
+// Routing and manifests for mapfs.dask (docs/format.md, "Datasets"): the
+// same RouteKey, raw key bytes and manifest writer as the C++ build, so a
+// dataset built from Python reads exactly as one built by `mapfs build`.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <string>
+#include <vector>
+
+#include "build_convert.h"
+#include "mapfs/dataset.h"
+#include "mapfs/record.h"
+#include "module_internal.h"
+
+namespace py = pybind11;
+
+namespace mapfs::python {
+namespace {
+
+KeyKind KeyKindOf(const Type& t) {
+  switch (t.kind) {
+    case TypeKind::kStr: return KeyKind::kStr;
+    case TypeKind::kUInt8:
+    case TypeKind::kUInt16:
+    case TypeKind::kUInt32:
+    case TypeKind::kUInt64: return KeyKind::kUInt;
+    default: return KeyKind::kGeneric;
+  }
+}
+
+const Type& KeyType(const Schema& schema, const std::string& type, const std::string& key) {
+  auto root = schema.FindStruct(type);
+  if (!root) throw py::value_error("no struct '" + type + "' in the schema");
+  auto field = schema.struct_def(*root).FindField(key);
+  if (!field) throw py::value_error("struct '" + type + "' has no field '" + key + "'");
+  return schema.struct_def(*root).fields[*field].type;
+}
+
+}  // namespace
+
+void RegisterRoute(py::module_& m) {
+  m.def(
+      "_route_key",
+      [](py::bytes raw, uint64_t n) {
+        if (n == 0) throw py::value_error("shard count must be positive");
+        return RouteKey(std::string_view(raw), n);
+      },
+      py::arg("raw"), py::arg("n"),
+      "The shard (0..n-1) of raw key bytes: XXH3-64 with the routing seed, mod n.");
+  m.def(
+      "_route_keys",
+      [](py::handle schema_obj, const std::string& type, const std::string& key,
+         py::iterable keys, uint64_t n) {
+        if (n == 0) throw py::value_error("shard count must be positive");
+        std::shared_ptr<const Schema> schema = SchemaFromPy(schema_obj);
+        const Type& kt = KeyType(*schema, type, key);
+        const KeyKind kind = KeyKindOf(kt);
+        ValueConverter conv(*schema);
+        RecordPacker packer(*schema);
+        std::string scratch;
+        std::vector<uint64_t> out;
+        for (py::handle k : keys) {
+          if (k.is_none()) throw py::value_error("field \"" + key + "\": the key is missing");
+          Value v;
+          if (!conv.Convert(k.ptr(), kt, &v, "field \"" + key + "\"")) {
+            throw py::error_already_set();
+          }
+          Result<std::string_view> raw = RawKeyOf(v, kt, kind, &packer, &scratch);
+          if (!raw.ok()) ThrowStatus(raw.status());
+          out.push_back(RouteKey(*raw, n));
+        }
+        return out;
+      },
+      py::arg("schema"), py::arg("type"), py::arg("key"), py::arg("keys"), py::arg("n"),
+      "The shard of each key value of field `key` (converted as mapfs.build does).");
+  m.def("_new_build_id", &NewBuildId, "A fresh 16-hex-digit build id.");
+  m.def("_shard_file_name", &ShardFileName, py::arg("build_id"), py::arg("i"), py::arg("n"),
+        "The file name of shard i of n.");
+  m.def(
+      "_write_manifest",
+      [](const std::string& dir, const std::vector<std::string>& files) {
+        Status st;
+        {
+          py::gil_scoped_release release;
+          st = PublishDataset(dir, files);
+        }
+        if (!st.ok()) ThrowStatus(st);
+      },
+      py::arg("dir"), py::arg("files"),
+      "Opens the shard files (in shard order) and writes dir/dataset.json atomically.");
+}
+
+}  // namespace mapfs::python

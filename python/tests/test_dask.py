@@ -1,0 +1,143 @@
+"""mapfs.dask.build on a dask.distributed LocalCluster: the dataset reads as
+one collection through the C++ reader (the CLI), each shard has the bytes of
+`mapfs build --shards` from the same input, and a failed build leaves no
+manifest (docs/format.md, "Datasets")."""
+import json
+import os
+import subprocess
+
+import pytest
+
+dask = pytest.importorskip("dask")
+distributed = pytest.importorskip("distributed")
+import dask.bag as db  # noqa: E402
+import dask.dataframe as dd  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import mapfs  # noqa: E402
+import mapfs.dask  # noqa: E402
+from build_util import mapfs_bin  # noqa: E402
+
+SCHEMA = """\
+structs:
+  Item:
+    fields:
+      id: uint64
+      name: str
+      group: str
+      v: int64
+"""
+N = 400
+
+
+def records():
+    return [{"id": 1000 + i, "name": f"item-{i}", "group": f"g{i % 5}", "v": i * 3}
+            for i in range(N)]
+
+
+@pytest.fixture(scope="module")
+def client():
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       dashboard_address=None)
+    c = distributed.Client(cluster)
+    try:
+        yield c
+    finally:
+        c.close()
+        cluster.close()
+
+
+@pytest.fixture()
+def inputs(tmp_path):
+    schema = tmp_path / "schema.yaml"
+    schema.write_text(SCHEMA)
+    data = tmp_path / "items.jsonl"
+    data.write_text("".join(json.dumps(r) + "\n" for r in records()))
+    return schema, data
+
+
+def cli(*args, check=True):
+    p = subprocess.run([mapfs_bin(), *args], capture_output=True, text=True)
+    if check:
+        assert p.returncode == 0, p.stderr
+    return p
+
+
+def manifest(d):
+    with open(os.path.join(d, "dataset.json")) as f:
+        return json.load(f)
+
+
+def shard_bytes(d):
+    return [open(os.path.join(d, s["file"]), "rb").read() for s in manifest(d)["shards"]]
+
+
+def cli_sharded(schema, data, out, *opts, shards=3):
+    cli("build", "--schema", str(schema), "--type", "Item", "--input", str(data), "--output",
+        str(out), "-q", "--shards", str(shards), *opts)
+
+
+@pytest.mark.parametrize("opts", [{"key": "name"}, {"key": "group", "multi": True},
+                                  {"key": "id"}, {}])
+def test_bag_build_equals_the_cli_sharded_build(client, inputs, tmp_path, opts):
+    schema, data = inputs
+    out = tmp_path / "ds"
+    bag = db.from_sequence(records(), npartitions=7)
+    n = mapfs.dask.build(bag, str(out), schema=str(schema), type="Item", shards=3, **opts)
+    assert n == N
+    cli("verify", str(out))
+    ref = tmp_path / "ref"
+    flags = []
+    if "key" in opts:
+        flags += ["--key", opts["key"]]
+    if opts.get("multi"):
+        flags.append("--multi")
+    cli_sharded(schema, data, ref, *flags)
+    assert shard_bytes(out) == shard_bytes(ref)
+    key = opts.get("key")
+    for r in records()[::37]:
+        k = str(r[key]) if key else str(r["id"] - 1000)
+        got = cli("get", str(out), k).stdout
+        assert got == cli("get", str(ref), k).stdout
+        if not opts.get("multi"):
+            assert json.loads(got)["v"] == r["v"]
+
+
+def test_dataframe_build(client, inputs, tmp_path):
+    schema, data = inputs
+    df = dd.from_pandas(pd.DataFrame(records()), npartitions=4)
+    out = tmp_path / "ds"
+    schema_obj = mapfs.Schema.load(str(schema))
+    assert mapfs.dask.build(df, str(out), schema=schema_obj, type="Item", key="name",
+                            shards=2) == N
+    m = manifest(out)
+    assert m["record_count"] == N and len(m["shards"]) == 2
+    cli("verify", str(out))
+    assert json.loads(cli("get", str(out), "item-123").stdout)["v"] == 369
+    ref = tmp_path / "ref"
+    cli_sharded(schema, data, ref, "--key", "name", shards=2)
+    assert shard_bytes(out) == shard_bytes(ref)
+
+
+def test_failing_record_leaves_no_dataset(client, inputs, tmp_path):
+    schema, _ = inputs
+    bad = records()
+    bad[321]["v"] = "not a number"
+    out = tmp_path / "ds"
+    with pytest.raises(Exception, match="not a number"):
+        mapfs.dask.build(db.from_sequence(bad, npartitions=5), str(out), schema=str(schema),
+                         type="Item", key="name", shards=3)
+    assert os.listdir(out) == []
+
+
+def test_route_key_matches_the_cli(tmp_path):
+    # The extension's route is the one the CLI uses: a one-key dataset's only
+    # non-empty shard is the routed one.
+    assert mapfs._mapfs._route_key(b"x", 1) == 0
+    routes = {mapfs._mapfs._route_key(f"k{i}".encode(), 4) for i in range(100)}
+    assert routes == {0, 1, 2, 3}
+    schema = mapfs.Schema.from_yaml(SCHEMA)
+    assert mapfs._mapfs._route_keys(schema, "Item", "name", ["k1", "k2"], 4) == [
+        mapfs._mapfs._route_key(b"k1", 4), mapfs._mapfs._route_key(b"k2", 4)]
+    assert mapfs._mapfs._route_keys(schema, "Item", "id", [7], 4) == [
+        mapfs._mapfs._route_key((7).to_bytes(8, "little"), 4)]
