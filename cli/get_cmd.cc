@@ -79,6 +79,15 @@ void Register(CLI::App& app) {
   cmd->add_option("file", opt->file, "Segment file")->required();
   cmd->add_option("key", opt->key, "The key, or the record index of an array")->required();
   cmd->add_option("field", opt->field, "Print only this field");
+  cmd->footer(
+      "KEY is the raw key: a str key as it is, a uint key in decimal, an array index\n"
+      "(negative counts from the end), any other key as JSON of the key field's type.\n"
+      "Examples:\n"
+      "  mapfs get people.mapfs 'Ada Lovelace'    a str key\n"
+      "  mapfs get by_id.mapfs 42                 a uint key\n"
+      "  mapfs get people.mapfs -1                the last record of an array\n"
+      "  mapfs get pairs.mapfs '[\"k0\", 42]'        a tuple<str, int64> key\n"
+      "  mapfs get people.mapfs 'Ada Lovelace' age   one field");
   cmd->callback([opt] {
     Status st = RunGet(*opt);
     if (!st.ok()) Fail(InFile(opt->file, st));

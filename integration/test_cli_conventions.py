@@ -111,6 +111,14 @@ def test_help_as_a_command(mapfs_bin):
     assert "Usage: mapfs dump" in r.stdout
 
 
+def test_get_help_shows_each_key_form_with_an_example(mapfs_bin):
+    r = run(mapfs_bin, "get", "--help")
+    assert r.returncode == 0, r.stderr
+    assert "mapfs get people.mapfs -1" in r.stdout  # a negative array index
+    assert "mapfs get pairs.mapfs '[\"k0\", 42]'" in r.stdout  # a generic key as JSON
+    assert "mapfs get by_id.mapfs 42" in r.stdout  # a uint key
+
+
 # --- exit statuses -----------------------------------------------------------
 
 def test_success_is_0(mapfs_bin, by_name):
