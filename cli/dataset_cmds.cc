@@ -34,6 +34,18 @@ Result<ShardTarget> RouteGet(const std::string& dir, const std::string& key) {
   return t;
 }
 
+void PrintSchema(const Schema& schema) {
+  std::printf("schema:\n");
+  std::string yaml = schema.ToYaml();
+  size_t start = 0;
+  while (start < yaml.size()) {
+    size_t end = yaml.find('\n', start);
+    if (end == std::string::npos) end = yaml.size();
+    std::printf("  %.*s\n", static_cast<int>(end - start), yaml.data() + start);
+    start = end + 1;
+  }
+}
+
 Status InspectDataset(const std::string& dir) {
   MAPFS_ASSIGN_OR_RETURN(Dataset ds, Dataset::Open(dir));
   const Manifest& m = ds.manifest();
@@ -59,15 +71,7 @@ Status InspectDataset(const std::string& dir) {
                 i, s.file.c_str(), s.record_count, s.key_count, s.first_record, s.size,
                 s.header_checksum);
   }
-  std::printf("schema:\n");
-  std::string yaml = ds.schema().ToYaml();
-  size_t start = 0;
-  while (start < yaml.size()) {
-    size_t end = yaml.find('\n', start);
-    if (end == std::string::npos) end = yaml.size();
-    std::printf("  %.*s\n", static_cast<int>(end - start), yaml.data() + start);
-    start = end + 1;
-  }
+  PrintSchema(ds.schema());
   return Status::OK();
 }
 

@@ -39,6 +39,9 @@ Result<ShardTarget> RouteGet(const std::string& dir, const std::string& key);
 // `mapfs inspect DIR`, `mapfs verify DIR`: the dataset's summary and shards;
 // Verify prints "DIR: OK (...)" or returns the first problem, naming the shard.
 Status InspectDataset(const std::string& dir);
+// Prints "schema:" and the schema's YAML indented by two spaces (the last
+// part of `mapfs inspect` for a segment and a dataset alike).
+void PrintSchema(const Schema& schema);
 Status VerifyDataset(const std::string& dir);
 
 }  // namespace mapfs::cli

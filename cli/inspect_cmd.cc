@@ -55,15 +55,7 @@ Status RunInspect(const std::string& path) {
        {"schema", "data", "record_offsets", "directory", "postings", "entries", "ranges"}) {
     Section(l, name);
   }
-  std::printf("schema:\n");
-  std::string yaml = seg.schema().ToYaml();
-  size_t start = 0;
-  while (start < yaml.size()) {
-    size_t end = yaml.find('\n', start);
-    if (end == std::string::npos) end = yaml.size();
-    std::printf("  %.*s\n", static_cast<int>(end - start), yaml.data() + start);
-    start = end + 1;
-  }
+  PrintSchema(seg.schema());
   return Status::OK();
 }
 

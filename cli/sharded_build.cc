@@ -22,6 +22,7 @@
 #include "dataset_cmds.h"
 #include "mapfs/dataset.h"
 #include "mapfs/json_input.h"
+#include "mapfs/key_codec.h"
 #include "mapfs/record.h"
 
 namespace mapfs::cli {
@@ -99,17 +100,6 @@ struct Router {
   uint64_t total;  // arrays: records in the input
   std::string input_name;
 };
-
-KeyKind KeyKindOf(const Type& t) {
-  switch (t.kind) {
-    case TypeKind::kStr: return KeyKind::kStr;
-    case TypeKind::kUInt8:
-    case TypeKind::kUInt16:
-    case TypeKind::kUInt32:
-    case TypeKind::kUInt64: return KeyKind::kUInt;
-    default: return KeyKind::kGeneric;
-  }
-}
 
 // Parses and routes the batches it is given until the input ends.
 void ParseLoop(Pipeline* p, const Router* r) {

@@ -26,23 +26,6 @@ namespace py = pybind11;
 
 inline constexpr const char* kTypecodes = "bBhHiIlLqQfd";
 
-// Calls f(std::type_identity<T>{}) with T the C type of a valid typecode.
-template <typename F>
-decltype(auto) Dispatch(char typecode, F&& f) {
-  switch (typecode) {
-    case 'b': return f(std::type_identity<int8_t>{});
-    case 'B': return f(std::type_identity<uint8_t>{});
-    case 'h': return f(std::type_identity<int16_t>{});
-    case 'H': return f(std::type_identity<uint16_t>{});
-    case 'i': return f(std::type_identity<int32_t>{});
-    case 'I': return f(std::type_identity<uint32_t>{});
-    case 'l': case 'q': return f(std::type_identity<int64_t>{});
-    case 'L': case 'Q': return f(std::type_identity<uint64_t>{});
-    case 'f': return f(std::type_identity<float>{});
-    default: return f(std::type_identity<double>{});
-  }
-}
-
 inline bool IsFloatTypecode(char tc) { return tc == 'f' || tc == 'd'; }
 
 // The buffer format of each typecode: array.array's own (native = little

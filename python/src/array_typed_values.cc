@@ -68,7 +68,7 @@ Number ToNumber(char tc, py::handle v) {
       n = Number(static_cast<uint64_t>(u));
     }
   }
-  bool fits = n.has_value() && Dispatch(tc, [&]<typename T>(std::type_identity<T>) {
+  bool fits = n.has_value() && VisitTypecode(tc, [&]<typename T>(std::type_identity<T>) {
     return n->As<T>().has_value();
   });
   if (!fits) {
@@ -127,7 +127,7 @@ PyObject* NumberToPy(const Number& n) {
 // Item i (< size) as a new reference; nullptr with the error set on failure.
 PyObject* ItemToPyRaw(const TypedArray& a, size_t i) {
   const std::byte* p = a.bytes().data() + i * a.itemsize();
-  return Dispatch(a.typecode(), [&]<typename T>(std::type_identity<T>) -> PyObject* {
+  return VisitTypecode(a.typecode(), [&]<typename T>(std::type_identity<T>) -> PyObject* {
     T v;
     std::memcpy(&v, p, sizeof v);
     if constexpr (std::is_floating_point_v<T>) return PyFloat_FromDouble(static_cast<double>(v));

@@ -79,6 +79,8 @@ class ValueConverter {
   bool NdArrayValue(PyObject* obj, const Type& t, Value* out, int depth);
   bool ObjectValue(PyObject* obj, Value* out, int depth);
   bool ViewValue(PyObject* obj, bool* handled, Value* out);
+  template <typename T>
+  bool IsoText(PyObject* obj, const char* what, T* out);  // Date or DateTime
 
   // Error helpers: set the Python exception and return false.
   bool Fail(PyObject* exc_type, const std::string& msg);

@@ -26,11 +26,6 @@ struct PyTypes {
 // if an import fails. Every conversion starts by calling it.
 const PyTypes* Types();
 
-struct IntRange {
-  int64_t min;
-  uint64_t max;
-};
-IntRange IntRangeOf(TypeKind k);
 TypeKind IntKindOf(DType d);  // int dtypes only
 
 bool IsNdArray(PyObject* obj);

@@ -174,20 +174,15 @@ bool ValueConverter::NdArrayValue(PyObject* obj, const Type& t, Value* out, int 
   if (t.dtype) {
     dtype = *t.dtype;
   } else {
-    bool any_bool = false, any_number = false, any_float = false, any_negative = false,
-         any_big = false;
+    DTypeInference infer;
     for (const Leaf& l : leaves) {
-      if (l.kind == Leaf::kBool) { any_bool = true; continue; }
-      any_number = true;
-      if (l.kind == Leaf::kFloat) any_float = true;
-      else if (l.kind == Leaf::kUInt) any_big = true;
-      else if (l.i < 0) any_negative = true;
+      if (l.kind == Leaf::kBool) infer.AddBool();
+      else if (l.kind == Leaf::kFloat) infer.AddFloat();
+      else infer.AddInt(l.kind != Leaf::kUInt && l.i < 0, l.kind == Leaf::kUInt);
     }
-    if (any_bool && any_number) return Fail(PyExc_TypeError, "ndarray mixes booleans and numbers");
-    if (any_bool) dtype = DType::kBool;
-    else if (any_float || !any_number) dtype = DType::kFloat64;
-    else if (any_big && !any_negative) dtype = DType::kUInt64;
-    else dtype = DType::kInt64;
+    std::optional<DType> inferred = infer.Infer();
+    if (!inferred) return Fail(PyExc_TypeError, "ndarray mixes booleans and numbers");
+    dtype = *inferred;
   }
   arr.dtype = dtype;
   arr.data.reserve(leaves.size() * DTypeSize(dtype));

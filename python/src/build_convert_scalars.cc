@@ -111,6 +111,22 @@ bool ValueConverter::BytesValue(PyObject* obj, const Type& t, Value* out) {
   return true;
 }
 
+// A date or datetime given as ISO text: T::Parse of the str's UTF-8, with a
+// ValueError naming the object when the text does not parse.
+template <typename T>
+bool ValueConverter::IsoText(PyObject* obj, const char* what, T* out) {
+  const char* s;
+  Py_ssize_t n;
+  if (!Utf8Of(obj, &s, &n)) return false;
+  Result<T> parsed = T::Parse(std::string_view(s, static_cast<size_t>(n)));
+  if (!parsed.ok()) {
+    return Fail(PyExc_ValueError, std::string("expected ") + what + ", got " + Describe(obj) +
+                                      " (" + parsed.status().message() + ")");
+  }
+  *out = *parsed;
+  return true;
+}
+
 bool ValueConverter::DateValue(PyObject* obj, const Type& t, Value* out) {
   if (!DateTimeApi()) return false;
   if (PyDateTime_Check(obj)) return TypeMismatch(t, obj);  // would silently drop the time
@@ -123,15 +139,9 @@ bool ValueConverter::DateValue(PyObject* obj, const Type& t, Value* out) {
   }
   if (PyUnicode_Check(obj)) {
     if (exact_types_) return TypeMismatch(t, obj);
-    const char* s;
-    Py_ssize_t n;
-    if (!Utf8Of(obj, &s, &n)) return false;
-    Result<Date> d = Date::Parse(std::string_view(s, static_cast<size_t>(n)));
-    if (!d.ok()) {
-      return Fail(PyExc_ValueError, "expected date, got " + Describe(obj) + " (" +
-                                        d.status().message() + ")");
-    }
-    *out = Value::FromDate(*d);
+    Date v;
+    if (!IsoText(obj, "date", &v)) return false;
+    *out = Value::FromDate(v);
     return true;
   }
   return TypeMismatch(t, obj);
@@ -178,15 +188,9 @@ bool ValueConverter::DateTimeValue(PyObject* obj, const Type& t, Value* out) {
   }
   if (PyUnicode_Check(obj)) {
     if (exact_types_) return TypeMismatch(t, obj);
-    const char* s;
-    Py_ssize_t n;
-    if (!Utf8Of(obj, &s, &n)) return false;
-    Result<DateTime> d = DateTime::Parse(std::string_view(s, static_cast<size_t>(n)));
-    if (!d.ok()) {
-      return Fail(PyExc_ValueError, "expected datetime, got " + Describe(obj) + " (" +
-                                        d.status().message() + ")");
-    }
-    *out = Value::FromDateTime(*d);
+    DateTime v;
+    if (!IsoText(obj, "datetime", &v)) return false;
+    *out = Value::FromDateTime(v);
     return true;
   }
   return TypeMismatch(t, obj);

@@ -43,19 +43,6 @@ const PyTypes* Types() {
   return types;
 }
 
-IntRange IntRangeOf(TypeKind k) {
-  switch (k) {
-    case TypeKind::kInt8: return {INT8_MIN, INT8_MAX};
-    case TypeKind::kInt16: return {INT16_MIN, INT16_MAX};
-    case TypeKind::kInt32: return {INT32_MIN, INT32_MAX};
-    case TypeKind::kInt64: return {INT64_MIN, INT64_MAX};
-    case TypeKind::kUInt8: return {0, UINT8_MAX};
-    case TypeKind::kUInt16: return {0, UINT16_MAX};
-    case TypeKind::kUInt32: return {0, UINT32_MAX};
-    default: return {0, UINT64_MAX};
-  }
-}
-
 TypeKind IntKindOf(DType d) {
   static constexpr TypeKind kKinds[] = {TypeKind::kInt8,  TypeKind::kInt16,  TypeKind::kInt32,
                                         TypeKind::kInt64, TypeKind::kUInt8,  TypeKind::kUInt16,

@@ -9,6 +9,7 @@
 
 #include "build_convert.h"
 #include "mapfs/dataset.h"
+#include "mapfs/key_codec.h"
 #include "mapfs/record.h"
 #include "module_internal.h"
 
@@ -16,17 +17,6 @@ namespace py = pybind11;
 
 namespace mapfs::python {
 namespace {
-
-KeyKind KeyKindOf(const Type& t) {
-  switch (t.kind) {
-    case TypeKind::kStr: return KeyKind::kStr;
-    case TypeKind::kUInt8:
-    case TypeKind::kUInt16:
-    case TypeKind::kUInt32:
-    case TypeKind::kUInt64: return KeyKind::kUInt;
-    default: return KeyKind::kGeneric;
-  }
-}
 
 const Type& KeyType(const Schema& schema, const std::string& type, const std::string& key) {
   auto root = schema.FindStruct(type);

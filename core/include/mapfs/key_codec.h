@@ -50,6 +50,11 @@ inline std::optional<uint64_t> DecodeUIntKey(std::string_view raw) {
   return v;
 }
 
+// The key kind a segment gets for a key field of type `t`: strings and
+// unsigned integers have their own raw encodings, every other type is
+// generic (docs/format.md, "Keys").
+KeyKind KeyKindOf(const Type& t);
+
 // An array's record index from its text: decimal, or negative counting from
 // the end (-1 is the last record). NotFound when outside [0, record_count),
 // InvalidArgument when not a decimal integer.

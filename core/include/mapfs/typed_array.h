@@ -77,6 +77,25 @@ enum class FileMode {
   kTruncate,   // create, or empty an existing file
 };
 
+// Calls f(std::type_identity<T>{}) with T the C type of `typecode`, one of
+// the typecodes of docs/arrays.md ('l' and 'L' are 8 bytes, as on LP64).
+// Any other code is taken as 'd': validate typecodes before dispatching.
+template <typename F>
+decltype(auto) VisitTypecode(char typecode, F&& f) {
+  switch (typecode) {
+    case 'b': return f(std::type_identity<int8_t>{});
+    case 'B': return f(std::type_identity<uint8_t>{});
+    case 'h': return f(std::type_identity<int16_t>{});
+    case 'H': return f(std::type_identity<uint16_t>{});
+    case 'i': return f(std::type_identity<int32_t>{});
+    case 'I': return f(std::type_identity<uint32_t>{});
+    case 'l': case 'q': return f(std::type_identity<int64_t>{});
+    case 'L': case 'Q': return f(std::type_identity<uint64_t>{});
+    case 'f': return f(std::type_identity<float>{});
+    default: return f(std::type_identity<double>{});
+  }
+}
+
 // The array. Move-only; owns its descriptor and mapping. Not thread-safe:
 // concurrent readers are fine, a mutation needs exclusive access. Growth may
 // move the mapping, so pointers and spans obtained from it are invalidated by

@@ -48,9 +48,50 @@ std::string_view DTypeName(DType d);             // "float32"
 std::optional<DType> DTypeFromName(std::string_view name);
 std::string_view DTypeNumpyDescr(DType d);       // "<f4", "|b1", ...
 
+// The dtype of an ndarray given without one, from its leaves: all bools make
+// bool; any non-integer (or no leaf at all) makes float64; integers make
+// int64, or uint64 when some exceed int64 and none is negative. The JSON and
+// Python inputs both infer through it, so they agree.
+class DTypeInference {
+ public:
+  void AddBool() { any_bool_ = true; }
+  void AddFloat() { any_number_ = any_float_ = true; }
+  void AddInt(bool negative, bool above_int64) {
+    any_number_ = true;
+    any_negative_ |= negative;
+    any_big_ |= above_int64;
+  }
+  // nullopt when the leaves mix booleans and numbers.
+  std::optional<DType> Infer() const;
+
+ private:
+  bool any_bool_ = false, any_number_ = false, any_float_ = false, any_negative_ = false,
+       any_big_ = false;
+};
+
 // int8..uint64 (inline: on the field-read hot path).
 inline bool IsIntKind(TypeKind k) { return k <= TypeKind::kUInt64; }
 inline bool IsSignedIntKind(TypeKind k) { return k <= TypeKind::kInt64; }
+// The values an int kind holds: [min, max] as an int64 lower and a uint64
+// upper bound, so that every kind fits one comparison (inline: on the
+// packing hot path).
+struct IntRange {
+  int64_t min;
+  uint64_t max;
+};
+inline IntRange IntRangeOf(TypeKind k) {
+  switch (k) {
+    case TypeKind::kInt8: return {INT8_MIN, INT8_MAX};
+    case TypeKind::kInt16: return {INT16_MIN, INT16_MAX};
+    case TypeKind::kInt32: return {INT32_MIN, INT32_MAX};
+    case TypeKind::kInt64: return {INT64_MIN, INT64_MAX};
+    case TypeKind::kUInt8: return {0, UINT8_MAX};
+    case TypeKind::kUInt16: return {0, UINT16_MAX};
+    case TypeKind::kUInt32: return {0, UINT32_MAX};
+    default: return {0, UINT64_MAX};  // kUInt64; callers pass int kinds only
+  }
+}
+
 bool IsFixedWidthKind(TypeKind k);  // ints, floats, bool, date, datetime
 // Width in bytes of a fixed-width kind (0 for the others).
 size_t FixedWidth(TypeKind k);

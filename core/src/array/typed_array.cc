@@ -32,23 +32,6 @@ static_assert(std::endian::native == std::endian::little,
 
 constexpr size_t kPageSize = 4096;
 
-// Calls f(std::type_identity<T>{}) with T the C type of `typecode`.
-template <typename F>
-decltype(auto) Dispatch(char typecode, F&& f) {
-  switch (typecode) {
-    case 'b': return f(std::type_identity<int8_t>{});
-    case 'B': return f(std::type_identity<uint8_t>{});
-    case 'h': return f(std::type_identity<int16_t>{});
-    case 'H': return f(std::type_identity<uint16_t>{});
-    case 'i': return f(std::type_identity<int32_t>{});
-    case 'I': return f(std::type_identity<uint32_t>{});
-    case 'l': case 'q': return f(std::type_identity<int64_t>{});
-    case 'L': case 'Q': return f(std::type_identity<uint64_t>{});
-    case 'f': return f(std::type_identity<float>{});
-    default: return f(std::type_identity<double>{});  // 'd'; typecodes are validated at open
-  }
-}
-
 size_t RoundUpToPage(size_t n) { return (n + kPageSize - 1) / kPageSize * kPageSize; }
 
 }  // namespace
@@ -256,7 +239,7 @@ Status TypedArray::Close() {
 // ---- items ----
 
 Number TypedArray::Load(size_t i) const {
-  return Dispatch(typecode_, [&]<typename T>(std::type_identity<T>) {
+  return VisitTypecode(typecode_, [&]<typename T>(std::type_identity<T>) {
     T v;
     std::memcpy(&v, base() + i * itemsize_, sizeof v);
     return Number(v);
@@ -266,7 +249,7 @@ Number TypedArray::Load(size_t i) const {
 // Encodes `value` as the typecode's bytes into `out` (itemsize bytes), or
 // says why it does not fit.
 static Status EncodeItem(char typecode, const Number& value, std::byte* out) {
-  return Dispatch(typecode, [&]<typename T>(std::type_identity<T>) -> Status {
+  return VisitTypecode(typecode, [&]<typename T>(std::type_identity<T>) -> Status {
     std::optional<T> v;
     if constexpr (std::is_integral_v<T>) {
       if (value.kind() == Number::Kind::kFloat) {
@@ -429,7 +412,7 @@ Result<size_t> TypedArray::Index(Number value, int64_t start, int64_t stop) cons
 bool TypedArray::ItemEquals(size_t i, const Number& value) const { return Load(i) == value; }
 
 size_t TypedArray::Count(Number value) const {
-  return Dispatch(typecode_, [&]<typename T>(std::type_identity<T>) -> size_t {
+  return VisitTypecode(typecode_, [&]<typename T>(std::type_identity<T>) -> size_t {
     const T* items = reinterpret_cast<const T*>(base());
     if constexpr (std::is_integral_v<T>) {
       // One conversion up front; a value T cannot hold matches nothing.
@@ -451,7 +434,7 @@ Status TypedArray::Remove(Number value) {
 
 Status TypedArray::Reverse() {
   MAPFS_RETURN_IF_ERROR(CheckWritable());
-  Dispatch(typecode_, [&]<typename T>(std::type_identity<T>) {
+  VisitTypecode(typecode_, [&]<typename T>(std::type_identity<T>) {
     T* items = reinterpret_cast<T*>(mutable_base());
     std::reverse(items, items + size_);
   });

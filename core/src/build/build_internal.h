@@ -85,6 +85,9 @@ class SectionStream {
 // pread(2) of exactly `size` bytes; IOError naming `what` otherwise.
 Status PreadFully(int fd, uint64_t offset, void* out, size_t size, std::string_view what);
 
+// The index sections of a SegmentWriter while BuildIndex writes them.
+struct IndexOutput;
+
 }  // namespace internal
 
 // One key's place in the index while building: 24 bytes in memory and spills.
@@ -135,6 +138,15 @@ class SegmentWriter {
   // segment_index.cc: sorts/merges the tuples into directory, entries, ranges
   // and postings sections starting at file offset `pos`.
   Status BuildIndex(uint64_t* pos);
+  // Its steps: sort (or finish spilling) the tuples; lay out the sections;
+  // turn each group of equal hashes into entries and ranges; close the
+  // sections and advance `pos` past them.
+  Status SortTuples();
+  Result<std::unique_ptr<internal::IndexOutput>> OpenIndex(uint64_t pos);
+  Status FlushGroup(std::vector<IndexTuple>* group, internal::IndexOutput* out);
+  Status FlushApproxGroup(const std::vector<IndexTuple>& group, internal::IndexOutput* out);
+  Status FlushKeyGroup(const std::vector<IndexTuple>& group, internal::IndexOutput* out);
+  Status FinishIndex(internal::IndexOutput* out, uint64_t* pos);
   Status ReadKey(const IndexTuple& t, std::string* key);
   std::string DescribeKey(std::string_view key) const;
   std::string RecordName(uint64_t record_id) const;

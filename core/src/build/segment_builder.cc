@@ -7,21 +7,6 @@
 
 namespace mapfs {
 
-namespace {
-
-KeyKind KeyKindForType(const Type& t) {
-  switch (t.kind) {
-    case TypeKind::kStr: return KeyKind::kStr;
-    case TypeKind::kUInt8:
-    case TypeKind::kUInt16:
-    case TypeKind::kUInt32:
-    case TypeKind::kUInt64: return KeyKind::kUInt;
-    default: return KeyKind::kGeneric;
-  }
-}
-
-}  // namespace
-
 Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string& path,
                                                                const Schema& schema,
                                                                int root_struct_index,
@@ -37,7 +22,7 @@ Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string
       return Status::InvalidArgument(path + ": no field " + std::to_string(options.key_field) +
                                      " in " + root.name);
     }
-    key_kind = KeyKindForType(root.fields[options.key_field].type);
+    key_kind = KeyKindOf(root.fields[options.key_field].type);
   }
   if (options.kind == CollectionKind::kArray) {
     if (options.key_field >= 0) {

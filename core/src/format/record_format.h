@@ -105,25 +105,6 @@ inline int64_t LoadSigned(const uint8_t* p, unsigned width) {
   }
 }
 
-// The values an int kind holds: [min, max] as an int64 lower and a uint64
-// upper bound, so that every kind fits one comparison.
-struct IntRange {
-  int64_t min;
-  uint64_t max;
-};
-inline IntRange IntRangeOf(TypeKind k) {
-  switch (k) {
-    case TypeKind::kInt8: return {INT8_MIN, INT8_MAX};
-    case TypeKind::kInt16: return {INT16_MIN, INT16_MAX};
-    case TypeKind::kInt32: return {INT32_MIN, INT32_MAX};
-    case TypeKind::kInt64: return {INT64_MIN, INT64_MAX};
-    case TypeKind::kUInt8: return {0, UINT8_MAX};
-    case TypeKind::kUInt16: return {0, UINT16_MAX};
-    case TypeKind::kUInt32: return {0, UINT32_MAX};
-    default: return {0, UINT64_MAX};  // kUInt64; callers pass int kinds only
-  }
-}
-
 // The narrowest width (1, 2, 4 or 8 bytes) of an int list or set whose
 // values span [lo, hi] (signed) or [0, hi] (unsigned).
 inline unsigned SignedWidth(int64_t lo, int64_t hi) {

@@ -23,28 +23,24 @@ bool JsonRecordParser::Impl::ParseNdArray(od::value& v, const Type& t, int depth
   if (t.dtype) {
     dtype = *t.dtype;
   } else {
-    // Infer: any non-integer makes float64; all bools make bool; else ints.
-    bool any_bool = false, any_number = false, any_float = false, any_negative = false,
-         any_big = false;
+    DTypeInference infer;
     for (const Leaf& leaf : leaves_) {
-      if (leaf.kind == Leaf::kBool) { any_bool = true; continue; }
-      any_number = true;
       bool integer = false;
-      if (leaf.kind == Leaf::kWord || (ScanJsonNumber(leaf.text, &integer), !integer)) {
-        any_float = true;
+      if (leaf.kind == Leaf::kBool) {
+        infer.AddBool();
+      } else if (leaf.kind == Leaf::kWord || (ScanJsonNumber(leaf.text, &integer), !integer)) {
+        infer.AddFloat();
       } else if (leaf.text[0] == '-') {
-        any_negative = true;
+        infer.AddInt(/*negative=*/true, /*above_int64=*/false);
       } else {
         int64_t s;
         uint64_t u;
-        if (ParseJsonInt(leaf.text, &s, &u) != IntClass::kSigned) any_big = true;
+        infer.AddInt(/*negative=*/false, ParseJsonInt(leaf.text, &s, &u) != IntClass::kSigned);
       }
     }
-    if (any_bool && any_number) return Fail("ndarray mixes booleans and numbers");
-    if (any_bool) dtype = DType::kBool;
-    else if (any_float || !any_number) dtype = DType::kFloat64;
-    else if (any_big && !any_negative) dtype = DType::kUInt64;
-    else dtype = DType::kInt64;
+    std::optional<DType> inferred = infer.Infer();
+    if (!inferred) return Fail("ndarray mixes booleans and numbers");
+    dtype = *inferred;
   }
   arr.dtype = dtype;
   if (!ConvertLeaves(dtype, &arr)) return false;

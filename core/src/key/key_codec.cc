@@ -11,6 +11,17 @@
 
 namespace mapfs {
 
+KeyKind KeyKindOf(const Type& t) {
+  switch (t.kind) {
+    case TypeKind::kStr: return KeyKind::kStr;
+    case TypeKind::kUInt8:
+    case TypeKind::kUInt16:
+    case TypeKind::kUInt32:
+    case TypeKind::kUInt64: return KeyKind::kUInt;
+    default: return KeyKind::kGeneric;
+  }
+}
+
 class KeyCodec::Impl {
  public:
   explicit Impl(const Segment& seg) : seg_(seg), packer_(seg.schema()) {

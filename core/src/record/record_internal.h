@@ -37,6 +37,19 @@ class ViewFactory {
   static int64_t base_value(const View& v) { return v.base_value_; }
   static const Type& ElementType(const View& v);
   static const Type& ObjectType();
+
+ private:
+  // The steps of Make for the encodings with a header: each gets the view
+  // with its schema, type and record set and `pos` at the value's first byte
+  // (in bounds), checks the header and fills in the rest.
+  static Result<View> MakeString(View v, uint64_t pos);
+  static Result<View> MakeDecimal(View v, uint64_t pos);
+  static Result<View> MakeTuple(View v, uint64_t pos);
+  static Result<View> MakeFrozenSet(View v, uint64_t pos);
+  static Result<View> MakeDict(View v, uint64_t pos);
+  static Result<View> MakeStruct(View v, uint64_t pos);
+  static Result<View> MakeNdArray(View v, uint64_t pos);
+  static Result<View> MakeObject(View v, uint64_t pos);
 };
 
 // The element type of a list, tuple (variadic) or frozenset type.

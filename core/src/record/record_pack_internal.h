@@ -78,7 +78,7 @@ class RecordPacker::Impl {
 
   // Converts an int Value to `k`'s range: the stored bits (two's complement).
   Status IntBits(TypeKind k, const Value& v, uint64_t* bits) const {
-    record_format::IntRange r = record_format::IntRangeOf(k);
+    IntRange r = IntRangeOf(k);
     bool ok;
     if (v.kind() == Value::Kind::kInt) {
       int64_t i = v.as_int();

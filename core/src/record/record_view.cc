@@ -128,182 +128,229 @@ Result<View> ViewFactory::Make(const Schema* schema, const Type* t, const uint8_
   }
   switch (t->kind) {
     case TypeKind::kStr:
-    case TypeKind::kBytes: {
-      uint64_t len;
-      if (!ReadVarint(base, size, &pos, &len)) return Corrupt(pos, "truncated length");
-      if (len > size - pos) return Corrupt(pos, "string runs past the record");
-      v.body_ = static_cast<uint32_t>(pos);
-      v.count_ = len;
-      return v;
-    }
-    case TypeKind::kDecimal: {
-      uint8_t flags = base[pos++];
-      if (flags > 5) return Corrupt(pos - 1, "bad decimal flags");
-      if ((flags >> 1) == 0) {
-        uint64_t exponent, ndigits;
-        if (!ReadVarint(base, size, &pos, &exponent) || !ReadVarint(base, size, &pos, &ndigits)) {
-          return Corrupt(pos, "truncated decimal");
-        }
-        // Two digits per byte, rounded up; written so a huge count cannot wrap.
-        if (ndigits == 0 || ndigits / 2 + ndigits % 2 > size - pos) {
-          return Corrupt(pos, "decimal digits run past the record");
-        }
-        v.count_ = ndigits;
-      }
-      v.body_ = static_cast<uint32_t>(pos);
-      return v;
-    }
+    case TypeKind::kBytes: return MakeString(v, pos);
+    case TypeKind::kDecimal: return MakeDecimal(v, pos);
     case TypeKind::kList:
       MAPFS_RETURN_IF_ERROR(ParseList(base, size, pos, t->params[0], &v.count_, &v.body_, &v.width_));
       return v;
-    case TypeKind::kTuple: {
-      if (t->params.empty()) {
+    case TypeKind::kTuple:
+      if (t->params.empty()) {  // variadic: a list of objects
         MAPFS_RETURN_IF_ERROR(ParseList(base, size, pos, Objects().object, &v.count_, &v.body_,
                                         &v.width_));
         return v;
       }
-      size_t n = t->params.size();
-      uint64_t bitmap_bytes = (n + 7) / 8;
-      if (bitmap_bytes > size - pos) return Corrupt(pos, "tuple bitmap runs past the record");
-      uint64_t slots = TupleSlotOffset(*t, base + pos, n);
-      if (slots > size - pos - bitmap_bytes) return Corrupt(pos, "tuple runs past the record");
-      v.count_ = n;
-      v.body_ = static_cast<uint32_t>(pos + bitmap_bytes);
-      return v;
-    }
-    case TypeKind::kFrozenSet: {
-      uint8_t mode = base[pos++];
-      v.aux_ = mode;
-      if (mode == kSetSorted) {
-        MAPFS_RETURN_IF_ERROR(ParseList(base, size, pos, t->params[0], &v.count_, &v.body_, &v.width_));
-        return v;
-      }
-      if (mode != kSetBitmap || !IsIntKind(t->params[0].kind)) {
-        return Corrupt(pos - 1, "bad frozenset mode");
-      }
-      uint64_t zbase, count, nbytes;
-      if (!ReadVarint(base, size, &pos, &zbase) || !ReadVarint(base, size, &pos, &count) ||
-          !ReadVarint(base, size, &pos, &nbytes)) {
-        return Corrupt(pos, "truncated frozenset bitmap header");
-      }
-      if (nbytes > size - pos || count > nbytes * 8) return Corrupt(pos, "bad frozenset bitmap");
-      v.base_value_ = UnZigZag(zbase);
-      v.count_ = count;
-      v.body_ = static_cast<uint32_t>(pos);
-      v.extent_ = static_cast<uint32_t>(nbytes);
-      return v;
-    }
-    case TypeKind::kDict: {
-      if (2 * kRefSize > size - pos) return Corrupt(pos, "dict runs past the record");
-      uint32_t keys_ref = LoadLE<uint32_t>(base + pos);
-      uint32_t values_ref = LoadLE<uint32_t>(base + pos + 4);
-      if (keys_ref >= size || values_ref >= size) return Corrupt(pos, "dict offset past the end");
-      uint64_t nkeys, nvalues;
-      uint32_t values_body;
-      uint8_t values_width;
-      MAPFS_RETURN_IF_ERROR(ParseList(base, size, keys_ref, t->params[0], &nkeys, &v.body_, &v.width_));
-      MAPFS_RETURN_IF_ERROR(
-          ParseList(base, size, values_ref, t->params[1], &nvalues, &values_body, &values_width));
-      if (nkeys != nvalues) return Corrupt(pos, "dict has different key and value counts");
-      v.count_ = nkeys;
-      v.extent_ = values_body;
-      v.aux_ = values_width;
-      return v;
-    }
-    case TypeKind::kStruct: {
-      if (schema == nullptr || t->struct_index < 0 ||
-          static_cast<size_t>(t->struct_index) >= schema->structs().size()) {
-        return Corrupt(pos, "struct type not in the schema");
-      }
-      const StructDef& def = schema->struct_def(t->struct_index);
-      const StructLayout& layout = def.layout;
-      if (layout.bitmap_bytes > size - pos) return Corrupt(pos, "struct bitmap runs past the record");
-      const uint8_t* bitmap = base + pos;
-      uint64_t first = FirstBitmapWord(bitmap, layout.bitmap_bytes);
-      uint64_t slots = 0;
-      size_t words = layout.class_masks.size() / 4;
-      for (size_t w = 0; w < words; ++w) {
-        uint64_t bits = first;
-        if (w > 0) {
-          bits = 0;
-          std::memcpy(&bits, bitmap + w * 8, std::min<size_t>(8, layout.bitmap_bytes - w * 8));
-        }
-        const uint64_t* m = &layout.class_masks[w * 4];
-        slots += std::popcount(bits & m[0]) + 2 * std::popcount(bits & m[1]) +
-                 4 * std::popcount(bits & m[2]) + 8 * std::popcount(bits & m[3]);
-      }
-      if (slots > size - pos - layout.bitmap_bytes) return Corrupt(pos, "struct runs past the record");
-      v.base_value_ = static_cast<int64_t>(first);
-      v.count_ = def.fields.size();
-      v.body_ = static_cast<uint32_t>(pos + layout.bitmap_bytes);
-      return v;
-    }
-    case TypeKind::kNdArray: {
-      uint8_t dtype = base[pos++];
-      if (dtype >= kDTypeCount) return Corrupt(pos - 1, "bad ndarray dtype");
-      if (t->dtype && static_cast<uint8_t>(*t->dtype) != dtype) {
-        return Corrupt(pos - 1, "ndarray dtype differs from the schema");
-      }
-      uint64_t ndim;
-      if (!ReadVarint(base, size, &pos, &ndim) || ndim > kMaxNdim) return Corrupt(pos, "bad ndarray rank");
-      uint64_t itemsize = DTypeSize(static_cast<DType>(dtype));
-      uint64_t bytes = itemsize;
-      for (uint64_t d = 0; d < ndim; ++d) {
-        uint64_t dim;
-        if (!ReadVarint(base, size, &pos, &dim)) return Corrupt(pos, "truncated ndarray shape");
-        if (dim != 0 && bytes > size / dim) return Corrupt(pos, "ndarray larger than the record");
-        bytes *= dim;
-      }
-      uint64_t align = std::min<uint64_t>(itemsize, 8);
-      pos = (pos + align - 1) / align * align;
-      if (pos > size || bytes > size - pos) return Corrupt(pos, "ndarray data runs past the record");
-      v.aux_ = dtype;
-      v.count_ = ndim;
-      v.body_ = static_cast<uint32_t>(pos);
-      v.extent_ = static_cast<uint32_t>(bytes);
-      return v;
-    }
-    case TypeKind::kObject: {
-      uint8_t tag = base[pos];
-      const ObjectTypes& o = Objects();
-      uint64_t p = pos + 1;
-      switch (tag) {
-        case kTagNull: return View();
-        case kTagFalse:
-        case kTagTrue:
-          v.type_ = &o.boolean;
-          v.width_ = 0;
-          v.base_value_ = tag == kTagTrue;
-          return v;
-        case kTagInt:
-        case kTagUInt: {
-          uint64_t raw;
-          if (!ReadVarint(base, size, &p, &raw)) return Corrupt(p, "truncated int");
-          v.type_ = tag == kTagInt ? &o.int64 : &o.uint64;
-          v.width_ = 0;
-          v.base_value_ = tag == kTagInt ? UnZigZag(raw) : static_cast<int64_t>(raw);
-          return v;
-        }
-        case kTagFloat: return Make(schema, &o.float64, base, size, p);
-        case kTagStr: return Make(schema, &o.str, base, size, p);
-        case kTagBytes: return Make(schema, &o.bytes, base, size, p);
-        case kTagDate: return Make(schema, &o.date, base, size, p);
-        case kTagDateTime: return Make(schema, &o.datetime, base, size, p);
-        case kTagDecimal: return Make(schema, &o.decimal, base, size, p);
-        case kTagList: return Make(schema, &o.list, base, size, p);
-        case kTagTuple: return Make(schema, &o.tuple, base, size, p);
-        case kTagFrozenSet: return Make(schema, &o.frozenset, base, size, p);
-        case kTagDict: return Make(schema, &o.dict, base, size, p);
-        case kTagNdArray: return Make(schema, &o.ndarray, base, size, p);
-        default: {
-          std::optional<int> s = schema ? schema->FindTypecode(static_cast<char>(tag)) : std::nullopt;
-          if (!s) return Corrupt(pos, "unknown object tag");
-          return Make(schema, &schema->struct_type(*s), base, size, p);
-        }
-      }
-    }
+      return MakeTuple(v, pos);
+    case TypeKind::kFrozenSet: return MakeFrozenSet(v, pos);
+    case TypeKind::kDict: return MakeDict(v, pos);
+    case TypeKind::kStruct: return MakeStruct(v, pos);
+    case TypeKind::kNdArray: return MakeNdArray(v, pos);
+    case TypeKind::kObject: return MakeObject(v, pos);
     default:
       return Corrupt(pos, "unexpected type");
+  }
+}
+
+// str and bytes: a varint length, then the bytes.
+Result<View> ViewFactory::MakeString(View v, uint64_t pos) {
+  uint64_t len;
+  if (!ReadVarint(v.base_, v.size_, &pos, &len)) return Corrupt(pos, "truncated length");
+  if (len > v.size_ - pos) return Corrupt(pos, "string runs past the record");
+  v.body_ = static_cast<uint32_t>(pos);
+  v.count_ = len;
+  return v;
+}
+
+// decimal: flags, then (finite values) the exponent, digit count and digits.
+Result<View> ViewFactory::MakeDecimal(View v, uint64_t pos) {
+  const uint8_t* base = v.base_;
+  const uint32_t size = v.size_;
+  uint8_t flags = base[pos++];
+  if (flags > 5) return Corrupt(pos - 1, "bad decimal flags");
+  if ((flags >> 1) == 0) {
+    uint64_t exponent, ndigits;
+    if (!ReadVarint(base, size, &pos, &exponent) || !ReadVarint(base, size, &pos, &ndigits)) {
+      return Corrupt(pos, "truncated decimal");
+    }
+    // Two digits per byte, rounded up; written so a huge count cannot wrap.
+    if (ndigits == 0 || ndigits / 2 + ndigits % 2 > size - pos) {
+      return Corrupt(pos, "decimal digits run past the record");
+    }
+    v.count_ = ndigits;
+  }
+  v.body_ = static_cast<uint32_t>(pos);
+  return v;
+}
+
+// Fixed-length tuple: a presence bitmap, then the slots of the present items.
+Result<View> ViewFactory::MakeTuple(View v, uint64_t pos) {
+  const uint32_t size = v.size_;
+  size_t n = v.type_->params.size();
+  uint64_t bitmap_bytes = (n + 7) / 8;
+  if (bitmap_bytes > size - pos) return Corrupt(pos, "tuple bitmap runs past the record");
+  uint64_t slots = TupleSlotOffset(*v.type_, v.base_ + pos, n);
+  if (slots > size - pos - bitmap_bytes) return Corrupt(pos, "tuple runs past the record");
+  v.count_ = n;
+  v.body_ = static_cast<uint32_t>(pos + bitmap_bytes);
+  return v;
+}
+
+// frozenset: a mode byte, then a sorted list or an int bitmap.
+Result<View> ViewFactory::MakeFrozenSet(View v, uint64_t pos) {
+  const uint8_t* base = v.base_;
+  const uint32_t size = v.size_;
+  const Type& elem = v.type_->params[0];
+  uint8_t mode = base[pos++];
+  v.aux_ = mode;
+  if (mode == kSetSorted) {
+    MAPFS_RETURN_IF_ERROR(ParseList(base, size, pos, elem, &v.count_, &v.body_, &v.width_));
+    return v;
+  }
+  if (mode != kSetBitmap || !IsIntKind(elem.kind)) {
+    return Corrupt(pos - 1, "bad frozenset mode");
+  }
+  uint64_t zbase, count, nbytes;
+  if (!ReadVarint(base, size, &pos, &zbase) || !ReadVarint(base, size, &pos, &count) ||
+      !ReadVarint(base, size, &pos, &nbytes)) {
+    return Corrupt(pos, "truncated frozenset bitmap header");
+  }
+  if (nbytes > size - pos || count > nbytes * 8) return Corrupt(pos, "bad frozenset bitmap");
+  v.base_value_ = UnZigZag(zbase);
+  v.count_ = count;
+  v.body_ = static_cast<uint32_t>(pos);
+  v.extent_ = static_cast<uint32_t>(nbytes);
+  return v;
+}
+
+// dict: refs to a key list and a value list of equal length.
+Result<View> ViewFactory::MakeDict(View v, uint64_t pos) {
+  const uint8_t* base = v.base_;
+  const uint32_t size = v.size_;
+  const Type* t = v.type_;
+  if (2 * kRefSize > size - pos) return Corrupt(pos, "dict runs past the record");
+  uint32_t keys_ref = LoadLE<uint32_t>(base + pos);
+  uint32_t values_ref = LoadLE<uint32_t>(base + pos + 4);
+  if (keys_ref >= size || values_ref >= size) return Corrupt(pos, "dict offset past the end");
+  uint64_t nkeys, nvalues;
+  uint32_t values_body;
+  uint8_t values_width;
+  MAPFS_RETURN_IF_ERROR(ParseList(base, size, keys_ref, t->params[0], &nkeys, &v.body_, &v.width_));
+  MAPFS_RETURN_IF_ERROR(
+      ParseList(base, size, values_ref, t->params[1], &nvalues, &values_body, &values_width));
+  if (nkeys != nvalues) return Corrupt(pos, "dict has different key and value counts");
+  v.count_ = nkeys;
+  v.extent_ = values_body;
+  v.aux_ = values_width;
+  return v;
+}
+
+// struct: a presence bitmap, then the slots of the present fields, whose
+// widths the layout's class masks give.
+Result<View> ViewFactory::MakeStruct(View v, uint64_t pos) {
+  const Schema* schema = v.schema_;
+  const Type* t = v.type_;
+  const uint32_t size = v.size_;
+  if (schema == nullptr || t->struct_index < 0 ||
+      static_cast<size_t>(t->struct_index) >= schema->structs().size()) {
+    return Corrupt(pos, "struct type not in the schema");
+  }
+  const StructDef& def = schema->struct_def(t->struct_index);
+  const StructLayout& layout = def.layout;
+  if (layout.bitmap_bytes > size - pos) return Corrupt(pos, "struct bitmap runs past the record");
+  const uint8_t* bitmap = v.base_ + pos;
+  uint64_t first = FirstBitmapWord(bitmap, layout.bitmap_bytes);
+  uint64_t slots = 0;
+  size_t words = layout.class_masks.size() / 4;
+  for (size_t w = 0; w < words; ++w) {
+    uint64_t bits = first;
+    if (w > 0) {
+      bits = 0;
+      std::memcpy(&bits, bitmap + w * 8, std::min<size_t>(8, layout.bitmap_bytes - w * 8));
+    }
+    const uint64_t* m = &layout.class_masks[w * 4];
+    slots += std::popcount(bits & m[0]) + 2 * std::popcount(bits & m[1]) +
+             4 * std::popcount(bits & m[2]) + 8 * std::popcount(bits & m[3]);
+  }
+  if (slots > size - pos - layout.bitmap_bytes) return Corrupt(pos, "struct runs past the record");
+  v.base_value_ = static_cast<int64_t>(first);
+  v.count_ = def.fields.size();
+  v.body_ = static_cast<uint32_t>(pos + layout.bitmap_bytes);
+  return v;
+}
+
+// ndarray: dtype, rank and shape, then the items aligned to their size.
+Result<View> ViewFactory::MakeNdArray(View v, uint64_t pos) {
+  const uint8_t* base = v.base_;
+  const uint32_t size = v.size_;
+  const Type* t = v.type_;
+  uint8_t dtype = base[pos++];
+  if (dtype >= kDTypeCount) return Corrupt(pos - 1, "bad ndarray dtype");
+  if (t->dtype && static_cast<uint8_t>(*t->dtype) != dtype) {
+    return Corrupt(pos - 1, "ndarray dtype differs from the schema");
+  }
+  uint64_t ndim;
+  if (!ReadVarint(base, size, &pos, &ndim) || ndim > kMaxNdim) {
+    return Corrupt(pos, "bad ndarray rank");
+  }
+  uint64_t itemsize = DTypeSize(static_cast<DType>(dtype));
+  uint64_t bytes = itemsize;
+  for (uint64_t d = 0; d < ndim; ++d) {
+    uint64_t dim;
+    if (!ReadVarint(base, size, &pos, &dim)) return Corrupt(pos, "truncated ndarray shape");
+    if (dim != 0 && bytes > size / dim) return Corrupt(pos, "ndarray larger than the record");
+    bytes *= dim;
+  }
+  uint64_t align = std::min<uint64_t>(itemsize, 8);
+  pos = (pos + align - 1) / align * align;
+  if (pos > size || bytes > size - pos) return Corrupt(pos, "ndarray data runs past the record");
+  v.aux_ = dtype;
+  v.count_ = ndim;
+  v.body_ = static_cast<uint32_t>(pos);
+  v.extent_ = static_cast<uint32_t>(bytes);
+  return v;
+}
+
+// object: a tag byte, then the value of the type the tag names (bools and
+// ints live in the view itself).
+Result<View> ViewFactory::MakeObject(View v, uint64_t pos) {
+  const Schema* schema = v.schema_;
+  const uint8_t* base = v.base_;
+  const uint32_t size = v.size_;
+  uint8_t tag = base[pos];
+  const ObjectTypes& o = Objects();
+  uint64_t p = pos + 1;
+  switch (tag) {
+    case kTagNull: return View();
+    case kTagFalse:
+    case kTagTrue:
+      v.type_ = &o.boolean;
+      v.width_ = 0;
+      v.base_value_ = tag == kTagTrue;
+      return v;
+    case kTagInt:
+    case kTagUInt: {
+      uint64_t raw;
+      if (!ReadVarint(base, size, &p, &raw)) return Corrupt(p, "truncated int");
+      v.type_ = tag == kTagInt ? &o.int64 : &o.uint64;
+      v.width_ = 0;
+      v.base_value_ = tag == kTagInt ? UnZigZag(raw) : static_cast<int64_t>(raw);
+      return v;
+    }
+    case kTagFloat: return Make(schema, &o.float64, base, size, p);
+    case kTagStr: return Make(schema, &o.str, base, size, p);
+    case kTagBytes: return Make(schema, &o.bytes, base, size, p);
+    case kTagDate: return Make(schema, &o.date, base, size, p);
+    case kTagDateTime: return Make(schema, &o.datetime, base, size, p);
+    case kTagDecimal: return Make(schema, &o.decimal, base, size, p);
+    case kTagList: return Make(schema, &o.list, base, size, p);
+    case kTagTuple: return Make(schema, &o.tuple, base, size, p);
+    case kTagFrozenSet: return Make(schema, &o.frozenset, base, size, p);
+    case kTagDict: return Make(schema, &o.dict, base, size, p);
+    case kTagNdArray: return Make(schema, &o.ndarray, base, size, p);
+    default: {
+      std::optional<int> s = schema ? schema->FindTypecode(static_cast<char>(tag)) : std::nullopt;
+      if (!s) return Corrupt(pos, "unknown object tag");
+      return Make(schema, &schema->struct_type(*s), base, size, p);
+    }
   }
 }
 

@@ -228,6 +228,14 @@ Status CheckFieldName(std::string_view name) {
 size_t DTypeSize(DType d) { return kDTypes[static_cast<int>(d)].size; }
 std::string_view DTypeName(DType d) { return kDTypes[static_cast<int>(d)].name; }
 std::string_view DTypeNumpyDescr(DType d) { return kDTypes[static_cast<int>(d)].numpy_descr; }
+
+std::optional<DType> DTypeInference::Infer() const {
+  if (any_bool_ && any_number_) return std::nullopt;
+  if (any_bool_) return DType::kBool;
+  if (any_float_ || !any_number_) return DType::kFloat64;
+  if (any_big_ && !any_negative_) return DType::kUInt64;
+  return DType::kInt64;
+}
 std::optional<DType> DTypeFromName(std::string_view name) {
   for (int i = 0; i < kDTypeCount; ++i) {
     if (kDTypes[i].name == name) return static_cast<DType>(i);
