@@ -80,6 +80,17 @@ try:
     assert name + "\tfloat32\t3,4" in out.splitlines(), out
 finally:
     mapfs.shared.delete(name)
+# A segment built by the installed command, read through the installed module:
+# the record view renders exactly what `mapfs get` prints.
+S = "/usr/share/mapfs/sample"
+subprocess.run(["/usr/bin/mapfs", "build", "--schema", S + "/schema.yaml", "--type", "Person",
+                "--input", S + "/people.jsonl", "--output", "people_py.mapfs", "--key", "name",
+                "--quiet"], check=True)
+with mapfs.open("people_py.mapfs") as seg:
+    ada = seg["Ada Lovelace"]
+    got = subprocess.run(["/usr/bin/mapfs", "get", "people_py.mapfs", "Ada Lovelace"], check=True,
+                         capture_output=True, text=True).stdout
+    assert ada.name == "Ada Lovelace" and ada.to_json() + "\n" == got, (ada.to_json(), got)
 print("python3 %d.%d: import mapfs: ok" % sys.version_info[:2])
 PY
 (cd "$scratch" && env -u PYTHONPATH /usr/bin/python3 -I module_check.py)
