@@ -21,24 +21,11 @@ namespace {
 
 using mapfs::testing::TempDir;
 
-constexpr char kSchema[] = R"(
-structs:
-  Item:
-    typecode: I
-    fields:
-      k: str
-      n: int64
-)";
-
-std::string Line(const std::string& key, int n) {
-  return R"({"k": ")" + key + R"(", "n": )" + std::to_string(n) + "}";
-}
-
 // Builds a keyed segment next to `path` and renames it over `path`, the way
 // a rebuild replaces a mounted file.
 void Replace(const std::string& path, const std::vector<std::string>& lines) {
   const std::string tmp = path + ".new";
-  Build(tmp, kSchema, "Item", lines, CollectionKind::kMapping, "k");
+  Build(tmp, kItemSchema, "Item", lines, CollectionKind::kMapping, "k");
   ASSERT_EQ(std::rename(tmp.c_str(), path.c_str()), 0);
 }
 
@@ -65,7 +52,7 @@ void ReplaceWithBytes(const std::string& path, const std::string& bytes) {
 TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
-  Build(path, kSchema, "Item", {Line("a", 1), Line("b", 2)}, CollectionKind::kMapping, "k");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1), ItemLine("b", 2)}, CollectionKind::kMapping, "k");
   auto tree = Tree::Open(path).value();
   const std::weak_ptr<const Segment> old_segment = tree->segment("");
   const NodeAttr old_a = Walk(*tree, {"a"});
@@ -81,7 +68,7 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   }
 
   EXPECT_TRUE(tree->Refresh(dir.path(), "items.mapfs").empty()) << "nothing changed yet";
-  Replace(path, {Line("a", 100), Line("c", 3)});
+  Replace(path, {ItemLine("a", 100), ItemLine("c", 3)});
   // The root keeps its number and its children are volatile: only the
   // collection's files and the root itself are named.
   EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "items.mapfs")),
@@ -111,11 +98,11 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
 TEST(TreeReload, JsonOfANewVersionIsNeverTheCachedOld) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
-  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
   auto tree = Tree::Open(path).value();
   EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":1}\n");
   for (int version = 2; version < 6; ++version) {
-    Replace(path, {Line("a", version)});
+    Replace(path, {ItemLine("a", version)});
     ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
     EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":" + std::to_string(version) + "}\n");
   }
@@ -124,7 +111,7 @@ TEST(TreeReload, JsonOfANewVersionIsNeverTheCachedOld) {
 TEST(TreeReload, BrokenReplacementsAreRefusedAndTheOldVersionKeepsServing) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
-  Build(path, kSchema, "Item", {Line("a", 1), Line("b", 2)}, CollectionKind::kMapping, "k");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1), ItemLine("b", 2)}, CollectionKind::kMapping, "k");
   const std::string good = testing::ReadFileOrDie(path);
   auto tree = Tree::Open(path).value();
 
@@ -137,14 +124,14 @@ TEST(TreeReload, BrokenReplacementsAreRefusedAndTheOldVersionKeepsServing) {
     EXPECT_EQ(Cat(*tree, {"b", "n"}), "2\n");
     EXPECT_EQ(tree->open_versions(), 1u);
   }
-  Replace(path, {Line("b", 20)});
+  Replace(path, {ItemLine("b", 20)});
   EXPECT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
   EXPECT_EQ(Cat(*tree, {"b", "n"}), "20\n");
 }
 
 TEST(TreeReload, DirectoryMembersAppearAreReplacedAndDisappear) {
   TempDir dir;
-  Build(dir.File("one.mapfs"), kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  Build(dir.File("one.mapfs"), kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
   auto tree = Tree::Open(dir.path()).value();
   EXPECT_EQ(Names(*tree, kRootIno), (std::vector<std::string>{".", "..", "one"}));
   const NodeAttr one = Walk(*tree, {"one"});
@@ -152,10 +139,10 @@ TEST(TreeReload, DirectoryMembersAppearAreReplacedAndDisappear) {
   // A file that is not a segment, and a hidden one, are not members.
   testing::WriteFileOrDie(dir.File("notes.txt"), "x");
   EXPECT_TRUE(tree->Refresh(dir.path(), "notes.txt").empty());
-  Build(dir.File(".two.mapfs"), kSchema, "Item", {Line("b", 2)}, CollectionKind::kMapping, "k");
+  Build(dir.File(".two.mapfs"), kItemSchema, "Item", {ItemLine("b", 2)}, CollectionKind::kMapping, "k");
   EXPECT_TRUE(tree->Refresh(dir.path(), ".two.mapfs").empty());
 
-  Replace(dir.File("two.mapfs"), {Line("b", 2)});
+  Replace(dir.File("two.mapfs"), {ItemLine("b", 2)});
   std::vector<Invalidation> changes = tree->Refresh(dir.path(), "two.mapfs");
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].parent, kRootIno);
@@ -164,7 +151,7 @@ TEST(TreeReload, DirectoryMembersAppearAreReplacedAndDisappear) {
   EXPECT_EQ(Cat(*tree, {"two", "b", "n"}), "2\n");
   const uint64_t two_ino = Walk(*tree, {"two"}).ino;
 
-  Replace(dir.File("one.mapfs"), {Line("a", 10)});
+  Replace(dir.File("one.mapfs"), {ItemLine("a", 10)});
   EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "one.mapfs")),
             ReplacedCollection(one.ino, kRootIno, "one"));
   EXPECT_NE(Walk(*tree, {"one"}).ino, one.ino);
@@ -179,10 +166,10 @@ TEST(TreeReload, DirectoryMembersAppearAreReplacedAndDisappear) {
 
 TEST(TreeReload, NamedSourcesShowFilesDirectoriesAndArrays) {
   TempDir dir;
-  Build(dir.File("people.mapfs"), kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping,
+  Build(dir.File("people.mapfs"), kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping,
         "k");
   ASSERT_EQ(::mkdir(dir.File("archive").c_str(), 0755), 0);
-  Build(dir.File("archive/2024.mapfs"), kSchema, "Item", {Line("y", 24)},
+  Build(dir.File("archive/2024.mapfs"), kItemSchema, "Item", {ItemLine("y", 24)},
         CollectionKind::kMapping, "k");
   ASSERT_TRUE(SharedArray::Create("file://" + dir.File("frames.arr"), std::vector<uint64_t>{4},
                                   DType::kInt32)
@@ -206,11 +193,11 @@ TEST(TreeReload, NamedSourcesShowFilesDirectoriesAndArrays) {
   // A replaced source invalidates its own name; a new file joins its
   // directory source.
   const uint64_t old_people = Walk(*tree, {"people"}).ino;
-  Replace(dir.File("people.mapfs"), {Line("a", 2)});
+  Replace(dir.File("people.mapfs"), {ItemLine("a", 2)});
   EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "people.mapfs")),
             ReplacedCollection(old_people, kRootIno, "people"));
   EXPECT_EQ(Cat(*tree, {"people", "a", "n"}), "2\n");
-  Replace(dir.File("archive/2025.mapfs"), {Line("y", 25)});
+  Replace(dir.File("archive/2025.mapfs"), {ItemLine("y", 25)});
   std::vector<Invalidation> changes = tree->Refresh(dir.File("archive"), "2025.mapfs");
   ASSERT_EQ(changes.size(), 1u);
   EXPECT_EQ(changes[0].parent, Walk(*tree, {"archive"}).ino);
@@ -237,13 +224,13 @@ TEST(TreeReload, ANamedSourceThatFailsNamesItsPlaceInTheConfiguration) {
 TEST(TreeReload, ReaddirplusEntriesCountAsLookupsOfTheirVersion) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
-  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
   auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}).value();
   // The kernel takes one lookup per readdirplus entry ("." and ".." aside).
   const auto listed = List(*tree, kRootIno, /*plus=*/true);
   ASSERT_EQ(listed.size(), 3u);
   const uint64_t old_ino = listed[2].second.ino;
-  Replace(path, {Line("a", 2)});
+  Replace(path, {ItemLine("a", 2)});
   ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
   EXPECT_EQ(tree->open_versions(), 2u);  // held by the listed entry
   tree->Forget(old_ino, 1);
@@ -254,7 +241,7 @@ TEST(TreeReload, ReadersRacingReplacementsSeeOneWholeVersion) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
   const std::string long_text(3000, 'x');
-  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
   auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}).value();
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
@@ -281,7 +268,7 @@ TEST(TreeReload, ReadersRacingReplacementsSeeOneWholeVersion) {
     });
   }
   for (int i = 0; i < 40; ++i) {
-    Replace(path, {Line("a", 1 + i % 2)});
+    Replace(path, {ItemLine("a", 1 + i % 2)});
     tree->Refresh(dir.path(), "items.mapfs");
   }
   stop = true;
@@ -293,11 +280,11 @@ TEST(TreeReload, ReadersRacingReplacementsSeeOneWholeVersion) {
 TEST(TreeReload, TheWatcherServesARenamedRebuildWithinSeconds) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
-  Build(path, kSchema, "Item", {Line("a", 1)}, CollectionKind::kMapping, "k");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
   auto tree = Tree::Open(path).value();
   ReloadWatcher watcher(tree.get(), nullptr);
   ASSERT_TRUE(watcher.Start().ok());
-  Replace(path, {Line("a", 2)});
+  Replace(path, {ItemLine("a", 2)});
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   std::string now;
   while (std::chrono::steady_clock::now() < deadline) {

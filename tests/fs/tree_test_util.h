@@ -110,6 +110,20 @@ inline std::string Cat(Tree& tree, const std::vector<std::string>& path) {
   return content;
 }
 
+// A mapping of small records by a str key, for the reload and watch tests.
+inline constexpr char kItemSchema[] = R"(
+structs:
+  Item:
+    typecode: I
+    fields:
+      k: str
+      n: int64
+)";
+
+inline std::string ItemLine(const std::string& key, int n) {
+  return R"({"k": ")" + key + R"(", "n": )" + std::to_string(n) + "}";
+}
+
 }  // namespace mapfs::fs
 
 #endif  // MAPFS_TESTS_FS_TREE_TEST_UTIL_H_

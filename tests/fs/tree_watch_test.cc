@@ -21,21 +21,8 @@ namespace {
 
 using mapfs::testing::TempDir;
 
-constexpr char kSchema[] = R"(
-structs:
-  Item:
-    typecode: I
-    fields:
-      k: str
-      n: int64
-)";
-
-std::string Line(const std::string& key, int n) {
-  return R"({"k": ")" + key + R"(", "n": )" + std::to_string(n) + "}";
-}
-
 void BuildItems(const std::string& path, const std::vector<std::string>& lines) {
-  Build(path, kSchema, "Item", lines, CollectionKind::kMapping, "k");
+  Build(path, kItemSchema, "Item", lines, CollectionKind::kMapping, "k");
 }
 
 void ReplaceWithBytes(const std::string& path, const std::string& bytes) {
@@ -57,7 +44,7 @@ bool Eventually(F check) {
 TEST(TreeWatch, AnUnchangedRefusedReplacementIsVerifiedOnceOverManyChecks) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
-  BuildItems(path, {Line("a", 1), Line("b", 2)});
+  BuildItems(path, {ItemLine("a", 1), ItemLine("b", 2)});
   const std::string good = testing::ReadFileOrDie(path);
   auto tree = Tree::Open(path).value();
   ReloadWatcher watcher(tree.get(), nullptr);  // not started: CheckNow is one poll
@@ -80,7 +67,7 @@ TEST(TreeWatch, AnUnchangedRefusedReplacementIsVerifiedOnceOverManyChecks) {
 
   // A good replacement is served, and refusing the same bytes again later
   // is logged again (a new inode).
-  BuildItems(path + ".next", {Line("b", 20)});
+  BuildItems(path + ".next", {ItemLine("b", 20)});
   ASSERT_EQ(std::rename((path + ".next").c_str(), path.c_str()), 0);
   watcher.CheckNow();
   EXPECT_EQ(tree->verified_files(), 4u);
@@ -94,10 +81,10 @@ TEST(TreeWatch, AnUnchangedRefusedReplacementIsVerifiedOnceOverManyChecks) {
 
 TEST(TreeWatch, NamesCreatedByLinkAndSymlinkAreShownFilesBeingWrittenWait) {
   TempDir dir, elsewhere;
-  BuildItems(dir.File("one.mapfs"), {Line("a", 1)});
-  BuildItems(elsewhere.File("two.mapfs"), {Line("b", 2)});
-  BuildItems(elsewhere.File("three.mapfs"), {Line("c", 3)});
-  BuildItems(elsewhere.File("four.mapfs"), {Line("d", 4)});
+  BuildItems(dir.File("one.mapfs"), {ItemLine("a", 1)});
+  BuildItems(elsewhere.File("two.mapfs"), {ItemLine("b", 2)});
+  BuildItems(elsewhere.File("three.mapfs"), {ItemLine("c", 3)});
+  BuildItems(elsewhere.File("four.mapfs"), {ItemLine("d", 4)});
   auto tree = Tree::Open(dir.path()).value();
 
   ASSERT_EQ(::link(elsewhere.File("two.mapfs").c_str(), dir.File("two.mapfs").c_str()), 0);
@@ -125,9 +112,9 @@ TEST(TreeWatch, NamesCreatedByLinkAndSymlinkAreShownFilesBeingWrittenWait) {
 
 TEST(TreeWatch, TheWatcherShowsLinkedAndSymlinkedSegmentsWithinSeconds) {
   TempDir dir, elsewhere;
-  BuildItems(dir.File("one.mapfs"), {Line("a", 1)});
-  BuildItems(elsewhere.File("two.mapfs"), {Line("b", 2)});
-  BuildItems(elsewhere.File("three.mapfs"), {Line("c", 3)});
+  BuildItems(dir.File("one.mapfs"), {ItemLine("a", 1)});
+  BuildItems(elsewhere.File("two.mapfs"), {ItemLine("b", 2)});
+  BuildItems(elsewhere.File("three.mapfs"), {ItemLine("c", 3)});
   auto tree = Tree::Open(dir.path()).value();
   ReloadWatcher watcher(tree.get(), nullptr);
   ASSERT_TRUE(watcher.Start().ok());
