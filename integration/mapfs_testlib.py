@@ -40,6 +40,19 @@ def build_segment(mapfs_bin, workdir, schema_yaml, type_name, records, *, key=No
     return out
 
 
+def build_garbled_records(mapfs_bin, workdir, schema_yaml):
+    """An array of 200 `Rec` records {id, name, words} whose record data is
+    garbled (bytes flipped between the header and schema and the index), for
+    tests of what a mount serves from a corrupt segment."""
+    records = [{"id": i, "name": "x" * 40, "words": ["w" * 30] * 5} for i in range(200)]
+    seg = build_segment(mapfs_bin, workdir, schema_yaml, "Rec", records)
+    data = bytearray(seg.read_bytes())
+    for i in range(len(data) // 4, len(data) * 3 // 4, 5):
+        data[i] ^= 0xA5
+    seg.write_bytes(bytes(data))
+    return seg
+
+
 def unmount(path):
     """Unmounts `path` if mounted: fusermount3 -u, falling back to umount -l."""
     path = str(path)

@@ -6,7 +6,8 @@ import errno
 import os
 import time
 
-from mapfs_testlib import build_segment, mounted, replace_with_bytes, wait_for
+from mapfs_testlib import (build_garbled_records, build_segment, mounted, replace_with_bytes,
+                           wait_for)
 
 SCHEMA = """structs:
   Person:
@@ -65,13 +66,7 @@ def test_linked_and_symlinked_segments_join_a_directory_source(mapfs_bin, tmp_pa
 
 
 def test_a_corrupt_node_read_a_thousand_times_logs_a_handful_of_lines(mapfs_bin, tmp_path):
-    records = [{"id": i, "name": "x" * 40, "words": ["w" * 30] * 5} for i in range(200)]
-    seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", records)
-    data = bytearray(read(seg))
-    # Garble the record data (after the header and schema, before the index).
-    for i in range(len(data) // 4, len(data) * 3 // 4, 5):
-        data[i] ^= 0xA5
-    seg.write_bytes(bytes(data))
+    seg = build_garbled_records(mapfs_bin, tmp_path, SCHEMA)
     with mounted(mapfs_bin, seg, tmp_path / "mnt") as m:
         bad = None
         for i in range(200):

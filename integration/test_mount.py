@@ -15,7 +15,7 @@ import time
 import numpy as np
 import pytest
 
-from mapfs_testlib import build_segment, decode_name, mounted, unmount
+from mapfs_testlib import build_garbled_records, build_segment, decode_name, mounted, unmount
 
 SCHEMA = """structs:
   Point:
@@ -267,13 +267,7 @@ def test_missing_names_are_enoent(array_mount):
 
 
 def test_corrupt_segment_gives_eio_and_the_daemon_lives(mapfs_bin, tmp_path):
-    records = [{"id": i, "name": "x" * 40, "words": ["w" * 30] * 5} for i in range(200)]
-    seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", records)
-    data = bytearray(read(seg))
-    # Garble the record data (after the header and schema, before the index).
-    for i in range(len(data) // 4, len(data) * 3 // 4, 5):
-        data[i] ^= 0xA5
-    seg.write_bytes(bytes(data))
+    seg = build_garbled_records(mapfs_bin, tmp_path, SCHEMA)
     with mounted(mapfs_bin, seg, tmp_path / "mnt") as m:
         eio = 0
         for i in range(200):
