@@ -21,7 +21,11 @@ inline constexpr uint16_t kMajorVersion = 1;
 inline constexpr uint16_t kMinorVersion = 0;
 
 // Feature bits. A reader refuses a file with an incompatible bit it does not
-// know (NotSupported) and ignores unknown compatible bits. None are defined yet.
+// know (NotSupported) and ignores unknown compatible bits. Bits are allotted
+// here (docs/format.md, "Header") before a reader knows them; a bit joins
+// kKnownIncompatFeatures with the code that reads it.
+inline constexpr uint64_t kFeatureBlockChecksums = uint64_t{1} << 0;  // "Block checksums"
+inline constexpr uint64_t kFeatureValueReferences = uint64_t{1} << 1;  // "Value references"
 inline constexpr uint64_t kKnownIncompatFeatures = 0;
 inline constexpr uint64_t kKnownCompatFeatures = 0;
 
