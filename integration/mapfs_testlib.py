@@ -10,6 +10,7 @@ import os
 import pathlib
 import signal
 import subprocess
+import threading
 import time
 
 MOUNT_TIMEOUT = 15.0
@@ -28,7 +29,15 @@ def build_segment(mapfs_bin, workdir, schema_yaml, type_name, records, *, key=No
         for r in records:
             f.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
     out = workdir / f"{name}.mapfs"
-    cmd = [mapfs_bin, "build", "--schema", str(schema), "--type", type_name,
+    subprocess.run(build_command(mapfs_bin, schema, data, type_name, out, key=key, multi=multi,
+                                 approx=approx), check=True, capture_output=True, timeout=300)
+    return out
+
+
+def build_command(mapfs_bin, schema, data, type_name, out, *, key=None, multi=False,
+                  approx=False):
+    """The `mapfs build` command line of a schema file and a JSONL input."""
+    cmd = [str(mapfs_bin), "build", "--schema", str(schema), "--type", type_name,
            "--input", str(data), "--output", str(out)]
     if key:
         cmd += ["--key", key]
@@ -36,8 +45,27 @@ def build_segment(mapfs_bin, workdir, schema_yaml, type_name, records, *, key=No
         cmd.append("--multi")
     if approx:
         cmd.append("--approx")
-    subprocess.run(cmd, check=True, capture_output=True, timeout=120)
-    return out
+    return cmd
+
+
+def run_concurrently(fn, count):
+    """Runs fn(0) .. fn(count - 1) in threads at once and re-raises the first
+    error any of them raised (an assertion in a thread fails the test)."""
+    errors = []
+
+    def run(i):
+        try:
+            fn(i)
+        except BaseException as e:  # noqa: BLE001 - re-raised below
+            errors.append(e)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    if errors:
+        raise errors[0]
 
 
 def build_garbled_records(mapfs_bin, workdir, schema_yaml):

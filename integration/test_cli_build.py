@@ -5,7 +5,6 @@ the file being written."""
 import os
 import pty
 import re
-import signal
 import subprocess
 import time
 

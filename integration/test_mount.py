@@ -9,13 +9,13 @@ import os
 import signal
 import stat
 import subprocess
-import threading
 import time
 
 import numpy as np
 import pytest
 
-from mapfs_testlib import build_garbled_records, build_segment, decode_name, mounted, unmount
+from mapfs_testlib import (build_garbled_records, build_segment, decode_name, mounted,
+                           run_concurrently, unmount)
 
 SCHEMA = """structs:
   Point:
@@ -227,23 +227,13 @@ def test_concurrent_readers_see_the_same_bytes(mapfs_bin, tmp_path):
                for i in range(500)]
     seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", records)
     with mounted(mapfs_bin, seg, tmp_path / "mnt", options="threads=4") as m:
-        errors = []
-
         def reader(t):
-            try:
-                for i in range(t, 500, 3):
-                    assert read(m.path / str(i) / "name") == f"n{i}".encode()
-                    assert json.loads(read(m.path / str(i) / "@json"))["id"] == i
-                    assert len(os.listdir(m.path / str(i) / "words")) == i % 7 + 1
-            except Exception as e:  # noqa: BLE001 - reported below
-                errors.append(e)
+            for i in range(t, 500, 3):
+                assert read(m.path / str(i) / "name") == f"n{i}".encode()
+                assert json.loads(read(m.path / str(i) / "@json"))["id"] == i
+                assert len(os.listdir(m.path / str(i) / "words")) == i % 7 + 1
 
-        threads = [threading.Thread(target=reader, args=(t,)) for t in range(8)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        assert not errors, errors[0]
+        run_concurrently(reader, 8)
 
 
 def test_writes_are_refused(array_mount):

@@ -242,6 +242,20 @@ def test_missing_config_file_is_an_error(mapfs_bin, tmp_path):
     assert r.returncode != 0 and str(missing) in r.stderr, (r.returncode, r.stderr)
 
 
+def with_options(options):
+    """A mount of three sources whose options line (line 8) is `options`."""
+    return """\
+mounts:
+  catalog:
+    mountpoint: {mnt}
+    sources:
+      people: {src}
+      by_name: {src}
+      archive: {src}
+    options: %s
+""" % options
+
+
 # Each documented error (docs/mounts.md, "Errors") from a file built so that
 # exactly that error is at exactly that position. {mnt} and {src} are
 # replaced by real paths; the expected text has {cfg} for the file's name.
@@ -298,58 +312,18 @@ mounts:
   # a second mount on the same directory
   s: {{mountpoint: {mnt}, sources: {{p: {src}}}}}
 """, "{cfg}:9:19: mountpoint {mnt} is already used by mount 'catalog' ({cfg}:2:3)"),
-    "bad_uid": ("""\
-mounts:
-  catalog:
-    mountpoint: {mnt}
-    sources:
-      people: {src}
-      by_name: {src}
-      archive: {src}
-    options: {{uid: -1}}
-""", "{cfg}:8:20: 'uid' must be an integer from 0 to 4294967294, got '-1'"),
-    "bad_mode": ("""\
-mounts:
-  catalog:
-    mountpoint: {mnt}
-    sources:
-      people: {src}
-      by_name: {src}
-      archive: {src}
-    options: {{mode: "0888"}}
-""", "{cfg}:8:21: 'mode' must be octal permission bits from 0 to 0777 (such as \"0444\"), "
+    "bad_uid": (with_options('{{uid: -1}}'),
+     "{cfg}:8:20: 'uid' must be an integer from 0 to 4294967294, got '-1'"),
+    "bad_mode": (with_options('{{mode: "0888"}}'),
+     "{cfg}:8:21: 'mode' must be octal permission bits from 0 to 0777 (such as \"0444\"), "
      "got '0888'"),
-    "setuid_mode": ("""\
-mounts:
-  catalog:
-    mountpoint: {mnt}
-    sources:
-      people: {src}
-      by_name: {src}
-      archive: {src}
-    options: {{mode: "4555"}}
-""", "{cfg}:8:21: 'mode' must be permission bits from 0 to 0777, got '4555': setuid, setgid "
+    "setuid_mode": (with_options('{{mode: "4555"}}'),
+     "{cfg}:8:21: 'mode' must be permission bits from 0 to 0777, got '4555': setuid, setgid "
      "and sticky bits are not allowed"),
-    "bad_threads": ("""\
-mounts:
-  catalog:
-    mountpoint: {mnt}
-    sources:
-      people: {src}
-      by_name: {src}
-      archive: {src}
-    options: {{threads: 0}}
-""", "{cfg}:8:24: 'threads' must be an integer from 1 to 256, got '0'"),
-    "unknown_option": ("""\
-mounts:
-  catalog:
-    mountpoint: {mnt}
-    sources:
-      people: {src}
-      by_name: {src}
-      archive: {src}
-    options: {{allow_others: true}}
-""", "{cfg}:8:15: unknown option 'allow_others' (expected allow_other, default_permissions, "
+    "bad_threads": (with_options('{{threads: 0}}'),
+     "{cfg}:8:24: 'threads' must be an integer from 1 to 256, got '0'"),
+    "unknown_option": (with_options('{{allow_others: true}}'),
+     "{cfg}:8:15: unknown option 'allow_others' (expected allow_other, default_permissions, "
      "uid, gid, mode, cache_timeout, threads, render_cache_mb, open, exec, debug)"),
 }
 

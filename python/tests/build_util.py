@@ -13,6 +13,8 @@ import subprocess
 
 import numpy as np
 
+from mapfs_testlib import build_command
+
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -25,16 +27,22 @@ def mapfs_bin():
 
 
 def cli_build(schema_path, type_name, jsonl_path, out_path, key=None, multi=False, approx=False):
-    cmd = [mapfs_bin(), "build", "--schema", str(schema_path), "--type", type_name,
-           "--input", str(jsonl_path), "--output", str(out_path)]
-    if key:
-        cmd += ["--key", key]
-    if multi:
-        cmd.append("--multi")
-    if approx:
-        cmd.append("--approx")
-    subprocess.run(cmd, check=True, capture_output=True)
+    subprocess.run(build_command(mapfs_bin(), schema_path, jsonl_path, type_name, out_path,
+                                 key=key, multi=multi, approx=approx),
+                   check=True, capture_output=True, timeout=300)
     return pathlib.Path(out_path).read_bytes()
+
+
+def every_type_inputs(directory, count, seed=7):
+    """Writes the every-type schema and `count` records as JSONL into
+    `directory`; returns (schema path, JSONL path, Schema, Python records)."""
+    import mapfs
+    schema_path = directory / "schema.yaml"
+    schema_path.write_text(EVERY_TYPE_YAML)
+    jsonl = directory / "recs.jsonl"
+    write_jsonl(jsonl, every_type_jsonl_records(count, seed=seed))
+    schema = mapfs.Schema.load(schema_path)
+    return schema_path, jsonl, schema, jsonl_to_python(load_jsonl(jsonl), schema, "Rec")
 
 
 # A schema with one field of every type and container shape.

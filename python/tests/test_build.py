@@ -12,20 +12,16 @@ import pytest
 
 import mapfs
 
-from build_util import (REPO, EVERY_TYPE_YAML, cli_build, every_type_jsonl_records,
-                        jsonl_to_python, load_jsonl, mapfs_bin, write_jsonl)
+from build_util import (REPO, EVERY_TYPE_YAML, cli_build, every_type_inputs,
+                        every_type_jsonl_records, jsonl_to_python, load_jsonl, mapfs_bin,
+                        write_jsonl)
 
 
 @pytest.fixture(scope="module")
 def every(tmp_path_factory):
     """The every-type schema and 300 records, as JSONL and as Python values."""
     d = tmp_path_factory.mktemp("every")
-    schema_path = d / "schema.yaml"
-    schema_path.write_text(EVERY_TYPE_YAML)
-    jsonl = d / "recs.jsonl"
-    write_jsonl(jsonl, every_type_jsonl_records(300))
-    schema = mapfs.Schema.load(schema_path)
-    recs = jsonl_to_python(load_jsonl(jsonl), schema, "Rec")
+    schema_path, jsonl, schema, recs = every_type_inputs(d, 300)
     return d, schema_path, schema, jsonl, recs
 
 

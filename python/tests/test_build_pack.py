@@ -7,19 +7,13 @@ import pytest
 
 import mapfs
 
-from build_util import (EVERY_TYPE_YAML, every_type_jsonl_records, jsonl_to_python, load_jsonl,
-                        mapfs_bin, write_jsonl)
+from build_util import every_type_inputs, mapfs_bin
 
 
 @pytest.fixture(scope="module")
 def packed(tmp_path_factory):
-    d = tmp_path_factory.mktemp("pack")
-    schema_path = d / "schema.yaml"
-    schema_path.write_text(EVERY_TYPE_YAML)
-    jsonl = d / "recs.jsonl"
-    write_jsonl(jsonl, every_type_jsonl_records(120, seed=11))
-    schema = mapfs.Schema.load(schema_path)
-    recs = jsonl_to_python(load_jsonl(jsonl), schema, "Rec")
+    schema_path, jsonl, schema, recs = every_type_inputs(tmp_path_factory.mktemp("pack"), 120,
+                                                         seed=11)
     out = subprocess.run([mapfs_bin(), "pack", "--hex", "--schema", str(schema_path), "--type",
                           "Rec", str(jsonl)], check=True, capture_output=True, text=True).stdout
     want = [bytes.fromhex(line) for line in out.splitlines()]

@@ -1,11 +1,11 @@
 """Every collection kind from Python: arrays, mappings by str, uint and
 generic keys, multimaps, approximate multimaps (docs/python.md, "Reading")."""
 import gc
-import threading
 
 import pytest
 
 import mapfs
+from mapfs_testlib import run_concurrently
 from read_util import build_segment, cli_get
 
 ITEM = """
@@ -154,27 +154,17 @@ def test_threads_read_one_segment(tmp_path):
     path = build_segment(tmp_path, ITEM, "Item", items(500), key="name")
     seg = mapfs.open(path)
     expected = {f"k{i}": seg[f"k{i}"].to_json() for i in range(500)}
-    errors = []
-
     def reader(offset):
-        try:
-            for rep in range(20):
-                for i in range(offset, 500, 7):
-                    k = f"k{i}"
-                    r = seg[k]
-                    assert r.to_json() == expected[k]
-                    assert r.pair[1] == i
-                    assert r.id == i * 1000 + 7
-            seg.verify()
-        except Exception as e:  # reported below
-            errors.append(e)
+        for rep in range(20):
+            for i in range(offset, 500, 7):
+                k = f"k{i}"
+                r = seg[k]
+                assert r.to_json() == expected[k]
+                assert r.pair[1] == i
+                assert r.id == i * 1000 + 7
+        seg.verify()
 
-    threads = [threading.Thread(target=reader, args=(t,)) for t in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    run_concurrently(reader, 8)
 
 
 def test_views_outlive_a_closed_multimap(tmp_path):

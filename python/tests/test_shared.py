@@ -6,7 +6,6 @@ import os
 import pathlib
 import struct
 import subprocess
-import threading
 import uuid
 
 import numpy as np
@@ -14,6 +13,7 @@ import pytest
 
 import mapfs
 from mapfs import shared
+from mapfs_testlib import run_concurrently
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 HEADER = 4096
@@ -310,27 +310,17 @@ def test_fork_child_sees_and_writes(name):
 
 
 def test_threads_create_attach_and_delete(name):
-    errors = []
-
     def work(k):
-        try:
-            n = f"{name}-t{k}"
-            for _ in range(20):
-                x = shared.create(n, (64, 64), "f4")
-                x[k] = k
-                y = shared.attach(n)
-                assert y[k, 0] == k
-                shared.msync(y, shared.MS_ASYNC)
-                shared.delete(n)
-        except Exception as e:  # noqa: BLE001 - reported below
-            errors.append(e)
+        n = f"{name}-t{k}"
+        for _ in range(20):
+            x = shared.create(n, (64, 64), "f4")
+            x[k] = k
+            y = shared.attach(n)
+            assert y[k, 0] == k
+            shared.msync(y, shared.MS_ASYNC)
+            shared.delete(n)
 
-    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert not errors
+    run_concurrently(work, 4)
 
 
 # ---- the mapfs shm command ----
