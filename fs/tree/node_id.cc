@@ -88,6 +88,7 @@ std::optional<NodeId> NodeId::Deserialize(std::string_view bytes) {
   NodeId n;
   if (bytes.size() < 13) return std::nullopt;
   std::memcpy(&n.slot, bytes.data(), 4);
+  if (static_cast<uint8_t>(bytes[4]) > static_cast<uint8_t>(Anchor::kApproxKey)) return std::nullopt;
   n.anchor = static_cast<Anchor>(bytes[4]);
   std::memcpy(&n.id, bytes.data() + 5, 4);
   std::memcpy(&n.depth, bytes.data() + 9, 4);
@@ -123,7 +124,6 @@ std::optional<NodeId> DecodeCompact(uint64_t ino) {
   NodeId n;
   n.slot = static_cast<uint32_t>(ino >> kSlotShift) & (kMaxSlots - 1);
   const uint32_t anchor = static_cast<uint32_t>(ino >> kAnchorShift) & 3u;
-  if (anchor > 2) return std::nullopt;
   n.anchor = static_cast<Anchor>(anchor);
   n.id = static_cast<uint32_t>(ino >> kIdShift);
   const uint32_t code = static_cast<uint32_t>(ino) & ((1u << kPathBits) - 1);

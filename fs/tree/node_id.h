@@ -33,6 +33,7 @@ enum class Anchor : uint8_t {
   kCollection = 0,  // id: 0 the collection dir, 1 @schema, 2 @info, 3 @segment
   kEntry = 1,       // id: an index entry's ordinal (a mapping record or a multimap key dir)
   kRecord = 2,      // id: a record id (array elements, records under a multimap key)
+  kApproxKey = 3,   // id: the first record of an approximate multimap key (its directory)
 };
 enum CollectionFile : uint32_t { kCollectionDir = 0, kSchemaFile = 1, kInfoFile = 2, kSegmentFile = 3 };
 

@@ -104,6 +104,7 @@ Result<std::optional<std::string_view>> Tree::ResolveRecord(Node* n) const {
   const Source& src = *n->src;
   const Segment& seg = *src.seg;
   const NodeId& id = n->id;
+  if (id.anchor == Anchor::kApproxKey) return ResolveApproxKey(n);
   if (id.anchor != Anchor::kEntry) {
     // Mapping records are named by their key only: one name per node.
     if (seg.kind() == CollectionKind::kMapping || id.id >= seg.record_count()) {
@@ -126,6 +127,11 @@ Result<std::optional<std::string_view>> Tree::ResolveRecord(Node* n) const {
   Result<Segment::RecordIds> ids = seg.RecordsAt(id.id);
   if (!ids.ok()) return Corrupt(src, ids.status());
   n->ids = *ids;
+  return ResolveKeyDir(n);
+}
+
+Result<std::optional<std::string_view>> Tree::ResolveKeyDir(Node* n) const {
+  const NodeId& id = n->id;
   if (id.depth == 0) {
     n->kind = Node::Kind::kKeyDir;
     return std::optional<std::string_view>();
@@ -285,6 +291,11 @@ Result<NodeAttr> Tree::LookupInCollection(const Node& parent, std::string_view n
     if (!i || *i >= src.seg->record_count()) return Status::NotFound(std::string(name));
     child.anchor = Anchor::kRecord;
     child.id = static_cast<uint32_t>(*i);
+  } else if (src.seg->kind() == CollectionKind::kApproxMultiMap) {
+    MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> first, FindApproxKey(src, name));
+    if (!first) return Status::NotFound(std::string(name));
+    child.anchor = Anchor::kApproxKey;
+    child.id = static_cast<uint32_t>(*first);
   } else {
     MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, FindEntry(src, name));
     if (!ordinal) return Status::NotFound(std::string(name));

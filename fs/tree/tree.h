@@ -224,6 +224,9 @@ class Tree {
   Status PinVersion(Node* n) const;
   Status ResolveSourceFile(Node* n) const;
   Result<std::optional<std::string_view>> ResolveRecord(Node* n) const;
+  // A key directory (depth 0) or its @json (depth 1) once n->ids is set.
+  Result<std::optional<std::string_view>> ResolveKeyDir(Node* n) const;
+  Result<std::optional<std::string_view>> ResolveApproxKey(Node* n) const;
   Status ResolveValue(Node* n, std::string_view record) const;
   Result<NodeAttr> AttrOf(const Node& node) const;
   Result<NodeAttr> ChildAttr(const Node& parent, const NodeId& child_id, const View* child,
@@ -236,6 +239,8 @@ class Tree {
   // The file name of index entry `ordinal` of a keyed collection.
   Result<std::string> EntryName(const Source& src, uint64_t ordinal, std::string_view key) const;
   Result<std::optional<uint64_t>> FindEntry(const Source& src, std::string_view name) const;
+  // Approximate multimaps: the first record of the key called `name`.
+  Result<std::optional<uint64_t>> FindApproxKey(const Source& src, std::string_view name) const;
   Status ReadDirEntries(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status ReadDirCollection(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);

@@ -117,7 +117,7 @@ Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const 
     } else {
       a.ino = InoOf(id, false);
       a.is_dir = id.anchor != Anchor::kCollection || id.id == kCollectionDir;
-      if (key_dir && id.anchor == Anchor::kEntry) a.is_dir = false;  // @json
+      if (key_dir && id.depth > 0) a.is_dir = false;  // @json
     }
     if (fill(name, a, next)) return true;
     if (plus) Forget(a.ino, 1);

@@ -34,6 +34,9 @@ struct Tree::Node {
   std::shared_ptr<const Source> hold;  // keeps `src` mapped while the node is used
   View value;                 // kValue; kJson of a value directory: that directory
   Segment::RecordIds ids;     // kKeyDir, and kJson of a key directory
+  // The storage of `ids` when they are not the file's (an approximate
+  // multimap key's own records, filtered out of its hash group).
+  std::shared_ptr<const std::vector<uint32_t>> own_ids;
   bool key_dir_json = false;  // kJson of a key directory
   uint64_t record_at = 0;     // file offset of the record, for error messages
   bool is_dir() const {

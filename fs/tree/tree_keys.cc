@@ -101,19 +101,6 @@ Result<std::string> Tree::EntryName(const Source& src, uint64_t ordinal,
 Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_view name) const {
   const Segment& seg = *src.seg;
   using Found = std::optional<uint64_t>;
-  if (seg.kind() == CollectionKind::kApproxMultiMap) {
-    std::optional<std::string> key = UnescapeName(name);
-    if (!key || seg.key_kind() != KeyKind::kStr) return Found();
-    // A name whose hash only collides with other keys names no key: the
-    // lookup filters the candidates as `mapfs get` does.
-    Result<bool> has = ContainsKey(seg, *key);
-    if (!has.ok()) return Corrupt(src, has.status());
-    if (!*has) return Found();
-    Result<std::optional<Segment::Entry>> e = seg.Find(std::string_view(*key));
-    if (!e.ok()) return Corrupt(src, e.status());
-    if (!*e) return Found();
-    return Found((*e)->ordinal);
-  }
   std::optional<uint64_t> ordinal = ParseIndexedName(name);
   if (!ordinal) {
     std::optional<std::string> key = UnescapeName(name);
@@ -140,6 +127,47 @@ Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_v
   MAPFS_ASSIGN_OR_RETURN(std::string canonical, EntryName(src, *ordinal, e->key));
   if (canonical != name) return Found();
   return ordinal;
+}
+
+Result<std::optional<uint64_t>> Tree::FindApproxKey(const Source& src,
+                                                  std::string_view name) const {
+  const Segment& seg = *src.seg;
+  std::optional<std::string> key = UnescapeName(name);
+  if (!key || seg.key_kind() != KeyKind::kStr) return std::optional<uint64_t>();
+  // A name whose hash only collides with other keys names no key: the
+  // lookup filters the candidates as `mapfs get` does.
+  Result<std::vector<uint64_t>> ids = FindRecords(seg, *key);
+  if (!ids.ok()) return Corrupt(src, ids.status());
+  if (ids->empty()) return std::optional<uint64_t>();
+  return std::optional<uint64_t>(ids->front());
+}
+
+Result<std::optional<std::string_view>> Tree::ResolveApproxKey(Node* n) const {
+  const Source& src = *n->src;
+  const Segment& seg = *src.seg;
+  const uint32_t first = n->id.id;
+  if (seg.kind() != CollectionKind::kApproxMultiMap || seg.key_kind() != KeyKind::kStr ||
+      seg.key_field_index() < 0 || first >= seg.record_count()) {
+    return Status::NotFound("no such key");
+  }
+  // The file stores no keys: the directory's key is its first record's key
+  // field, and it holds that key's records only, not the rest of their hash
+  // group.
+  Result<View> rec = seg.Record(first);
+  Result<View> field = rec.ok() ? rec->Field(seg.key_field_index()) : rec.status();
+  if (!field.ok()) return Corrupt(src, field.status());
+  if (field->is_null() || field->type().kind != TypeKind::kStr) {
+    return Status::NotFound("no such key");
+  }
+  Result<std::vector<uint64_t>> ids = FindRecords(seg, field->as_str());
+  if (!ids.ok()) return Corrupt(src, ids.status());
+  // One inode per key: only the key's first record names its directory.
+  if (ids->empty() || ids->front() != first) return Status::NotFound("no such key");
+  auto own = std::make_shared<std::vector<uint32_t>>(ids->begin(), ids->end());
+  n->ids = Segment::RecordIds(reinterpret_cast<const uint8_t*>(own->data()),
+                              static_cast<uint32_t>(own->size()));
+  n->own_ids = std::move(own);
+  return ResolveKeyDir(n);
 }
 
 }  // namespace mapfs::fs
