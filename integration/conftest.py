@@ -1,5 +1,6 @@
 """Shared pytest fixtures for the mapfs integration suites."""
 import os
+import uuid
 
 import pytest
 
@@ -14,3 +15,14 @@ def mapfs_bin():
         pytest.fail(f"MAPFS_BIN={path} is not an executable file")
     # Absolute: tests run commands from other working directories.
     return os.path.abspath(path)
+
+
+@pytest.fixture
+def shm_name():
+    """A unique shm name; the object is removed afterwards whatever happened."""
+    name = f"mapfs-test-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+    yield name
+    try:
+        os.unlink(f"/dev/shm/{name}")
+    except FileNotFoundError:
+        pass

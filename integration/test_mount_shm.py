@@ -56,17 +56,6 @@ def load_fresh(path):
     return out
 
 
-@pytest.fixture
-def shm_name(mapfs_bin):
-    """A unique shm name; the object is removed afterwards whatever happened."""
-    name = f"mapfs-mount-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    yield name
-    try:
-        os.unlink(f"/dev/shm/{name}")
-    except FileNotFoundError:
-        pass
-
-
 def test_shm_source_shows_one_npy_file(mapfs_bin, shm_name, tmp_path):
     uri = f"shm://{shm_name}"
     shm(mapfs_bin, "create", uri, "--shape", "3,4", "--dtype", "float64")

@@ -3,7 +3,6 @@ with numpy the way another program would (docs/arrays.md)."""
 import mmap
 import os
 import subprocess
-import uuid
 
 import numpy as np
 import pytest
@@ -19,17 +18,6 @@ def run(mapfs_bin, *args, check=True):
 def info(mapfs_bin, uri):
     out = run(mapfs_bin, "info", uri).stdout
     return dict(line.split(": ", 1) for line in out.splitlines())
-
-
-@pytest.fixture
-def shm_name(mapfs_bin):
-    """A unique shm name; the object is removed afterwards whatever happened."""
-    name = f"mapfs-pytest-{os.getpid()}-{uuid.uuid4().hex[:8]}"
-    yield name
-    try:
-        os.unlink(f"/dev/shm/{name}")
-    except FileNotFoundError:
-        pass
 
 
 def map_data(path, offset, size):

@@ -131,6 +131,19 @@ SharedMapping& MappingOf(py::handle array) {
   throw py::type_error("expected a numpy array returned by mapfs.shared.create or attach");
 }
 
+// Runs `call` on the attachment under `array` with the GIL released (page
+// locking and syncing may block), then raises its error, if any.
+template <typename Call>
+void WithoutGil(py::handle array, Call call) {
+  SharedMapping& s = MappingOf(array);
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = call(s.array);
+  }
+  CheckShared(st);
+}
+
 }  // namespace
 
 void RegisterSharedArrays(py::module_& m) {
@@ -198,31 +211,13 @@ void RegisterSharedArrays(py::module_& m) {
 
   // The array argument keeps the mapping alive while the GIL is released.
   m.def("_shared_msync", [](py::handle array, int flags) {
-    SharedMapping& s = MappingOf(array);
-    Status st;
-    {
-      py::gil_scoped_release release;
-      st = s.array.Msync(flags);
-    }
-    CheckShared(st);
+    WithoutGil(array, [flags](SharedArray& a) { return a.Msync(flags); });
   }, py::arg("array"), py::arg("flags"));
   m.def("_shared_mlock", [](py::handle array) {
-    SharedMapping& s = MappingOf(array);
-    Status st;
-    {
-      py::gil_scoped_release release;
-      st = s.array.Mlock();
-    }
-    CheckShared(st);
+    WithoutGil(array, [](SharedArray& a) { return a.Mlock(); });
   }, py::arg("array"));
   m.def("_shared_munlock", [](py::handle array) {
-    SharedMapping& s = MappingOf(array);
-    Status st;
-    {
-      py::gil_scoped_release release;
-      st = s.array.Munlock();
-    }
-    CheckShared(st);
+    WithoutGil(array, [](SharedArray& a) { return a.Munlock(); });
   }, py::arg("array"));
 }
 
