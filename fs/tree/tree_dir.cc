@@ -110,18 +110,25 @@ Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const 
   const bool key_dir = node.kind == Node::Kind::kKeyDir;
   const uint64_t specials = key_dir ? 1 : std::size(kCollectionFiles);
   // Emits one entry; false when the buffer is full (its lookup is undone).
+  // With `plus`, an entry whose attributes cost a rendering (a key
+  // directory's @json) or cannot be had (a damaged record) is listed by
+  // name and type only: a lookup sizes it, or reports the damage, when used.
   auto emit = [&](std::string_view name, const NodeId& id, uint64_t next) -> Result<bool> {
-    NodeAttr a;
-    if (plus) {
-      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, nullptr, true));
-    } else {
-      a.ino = InoOf(id, false);
-      a.is_dir = id.anchor != Anchor::kCollection || id.id == kCollectionDir;
-      if (key_dir && id.anchor == Anchor::kEntry) a.is_dir = false;  // @json
+    const bool key_json = key_dir && id.anchor == Anchor::kEntry;
+    if (plus && !key_json) {
+      Result<NodeAttr> a = ChildAttr(node, id, nullptr, true);
+      if (a.ok()) {
+        if (fill(name, *a, next)) return true;
+        Forget(a->ino, 1);
+        return false;
+      }
+      if (!a.status().IsCorruption()) return a.status();
     }
-    if (fill(name, a, next)) return true;
-    if (plus) Forget(a.ino, 1);
-    return false;
+    NodeAttr a;
+    a.ino = InoOf(id, false);
+    a.is_dir = !key_json && (id.anchor != Anchor::kCollection || id.id == kCollectionDir);
+    a.no_entry = plus;
+    return fill(name, a, next);
   };
   for (uint64_t p = pos; p < specials; ++p) {
     NodeId id = node.id;
@@ -182,15 +189,11 @@ Status Tree::ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFi
     NodeId id = node.id;
     NodeAttr a;
     if (!id.Push(kJsonStep)) return Status::OK();
-    if (plus) {
-      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, nullptr, true));
-    } else {
-      a.ino = InoOf(id, false);
-    }
-    if (!fill("@json", a, kDotEntries + 1)) {
-      if (plus) Forget(a.ino, 1);
-      return Status::OK();
-    }
+    // Its size would cost rendering the document: listed without attributes
+    // (no_entry), so a walk renders nothing it does not read.
+    a.ino = InoOf(id, false);
+    a.no_entry = plus;
+    if (!fill("@json", a, kDotEntries + 1)) return Status::OK();
   }
   const uint64_t first = pos == 0 ? 0 : pos - 1;
   const size_t n = ChildCount(dir);
@@ -202,15 +205,21 @@ Status Tree::ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFi
     if (!name.ok()) return CorruptNode(node, name.status());
     NodeId id = node.id;
     if (!id.Push(static_cast<uint32_t>(i))) return Status::OK();
-    NodeAttr a;
+    Result<NodeAttr> a = Status::NotFound("");
     if (plus) {
-      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, &*child, true));
-    } else {
-      a.ino = InoOf(id, false);
-      a.is_dir = IsDirectoryValue(*child);
+      a = ChildAttr(node, id, &*child, true);
+      if (!a.ok() && !a.status().IsCorruption()) return a.status();
     }
-    if (!fill(*name, a, kDotEntries + 2 + i)) {
-      if (plus) Forget(a.ino, 1);
+    if (!a.ok()) {
+      // A plain listing, or a damaged value: by name and type only, as in
+      // ReadDirCollection.
+      a = NodeAttr();
+      a->ino = InoOf(id, false);
+      a->is_dir = IsDirectoryValue(*child);
+      a->no_entry = plus;
+    }
+    if (!fill(*name, *a, kDotEntries + 2 + i)) {
+      if (plus && !a->no_entry) Forget(a->ino, 1);
       break;
     }
   }

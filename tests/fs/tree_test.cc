@@ -142,7 +142,9 @@ TEST_F(SampleTree, ListedNamesLookUpToTheSameInode) {
       ASSERT_TRUE(b.ok()) << name;
       EXPECT_EQ(b->ino, a.ino) << name;
       EXPECT_EQ(b->is_dir, a.is_dir) << name;
-      if (plus) {
+      // readdirplus gives every size but @json's, whose lookup renders it.
+      EXPECT_EQ(a.no_entry, plus && name == "@json") << name;
+      if (plus && !a.no_entry) {
         EXPECT_EQ(b->size, a.size) << name;
       }
     }
