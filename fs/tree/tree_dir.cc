@@ -12,6 +12,8 @@ namespace mapfs::fs {
 namespace {
 
 constexpr uint64_t kDotEntries = 2;
+// Collections with more members are listed without their attributes.
+constexpr uint64_t kMaxAttrListing = uint64_t{1} << 18;
 
 // The parent's inode number where it is known without a search ("..").
 uint64_t ParentIno(const NodeId& id) {
@@ -109,13 +111,22 @@ Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const 
   const Segment& seg = *src.seg;
   const bool key_dir = node.kind == Node::Kind::kKeyDir;
   const uint64_t specials = key_dir ? 1 : std::size(kCollectionFiles);
+  const uint64_t members = key_dir                                    ? node.ids.size()
+                           : seg.kind() == CollectionKind::kArray ? seg.record_count()
+                                                                  : seg.key_count();
+  // The kernel keeps an inode for every entry a readdirplus hands it with
+  // attributes. A walk of a collection needs them all, but merely listing
+  // a huge one would fill the kernel with them: past kMaxAttrListing
+  // members, entries come by name and type only and are looked up if used.
+  const bool member_attrs = plus && members <= kMaxAttrListing;
   // Emits one entry; false when the buffer is full (its lookup is undone).
   // With `plus`, an entry whose attributes cost a rendering (a key
   // directory's @json) or cannot be had (a damaged record) is listed by
   // name and type only: a lookup sizes it, or reports the damage, when used.
   auto emit = [&](std::string_view name, const NodeId& id, uint64_t next) -> Result<bool> {
     const bool key_json = key_dir && id.anchor == Anchor::kEntry;
-    if (plus && !key_json) {
+    const bool special = id.anchor == Anchor::kCollection || key_json;
+    if (plus && !key_json && (special || member_attrs)) {
       Result<NodeAttr> a = ChildAttr(node, id, nullptr, true);
       if (a.ok()) {
         if (fill(name, *a, next)) return true;
