@@ -146,6 +146,9 @@ def main():
     ap.add_argument("--names", type=int, default=1_000_000, help="size of the listing test")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--cold-repeat", type=int, default=3)
+    ap.add_argument("--dir-mount", action="store_true",
+                    help="mount the segment's directory (the collection is its `coll` entry) "
+                         "instead of the segment itself, whose root names expire after 1 s")
     ap.add_argument("--mapfs-options", action="append", default=None,
                     help="one mapfs variant per use (e.g. threads=1, open); default: default")
     args = ap.parse_args()
@@ -162,9 +165,11 @@ def main():
                 f.write(json.dumps(record(i)) + "\n")
         with open(os.path.join(work, "schema.yaml"), "w") as f:
             f.write(SCHEMA)
-        seg = os.path.join(work, "coll.mapfs")
+        os.mkdir(os.path.join(work, "segs"))
+        seg = os.path.join(work, "segs", "coll.mapfs")
         subprocess.run([mapfs, "build", "--schema", os.path.join(work, "schema.yaml"), "--type",
                         "Rec", "--input", jsonl, "--output", seg], check=True)
+        source = os.path.dirname(seg) if args.dir_mount else seg
 
         fss = []
         for k, opts in enumerate(variants):
@@ -173,7 +178,7 @@ def main():
             log = mnt + ".log"
 
             def mount_mapfs(mnt=mnt, opts=opts, log=log):
-                cmd = [mapfs, "mount", "-f", seg, mnt] + (["-o", opts] if opts else [])
+                cmd = [mapfs, "mount", "-f", source, mnt] + (["-o", opts] if opts else [])
                 with open(log, "a") as logf:
                     p = subprocess.Popen(cmd, stderr=logf)
                 procs.append(p)
@@ -187,7 +192,8 @@ def main():
 
             mount_mapfs()
             mounts.append(mnt)
-            fss.append(Fs("mapfs" + (f"[{opts}]" if opts else ""), mnt, mount_mapfs,
+            root = os.path.join(mnt, "coll") if args.dir_mount else mnt
+            fss.append(Fs("mapfs" + (f"[{opts}]" if opts else ""), root, mount_mapfs,
                           umount_mapfs, log))
 
         # The same tree on tmpfs, copied from the mount (same names, bytes).
