@@ -6,7 +6,10 @@ fastest read-only FUSE image), and as one segment mounted by mapfs.
 Reports, in one run, medians of cold and warm runs and their ratios to
 tmpfs and squashfuse_ll: a `find` walk, `ls -l` of the collection (scandir +
 stat of every record), stat and cat of random fields, @json reads, @segment
-sequential read and mmap, and listing a 1M-name collection.
+sequential read and mmap, and listing a 1M-name collection. For mapfs, also
+the FUSE requests one cold run of each operation sends (from the counts the
+daemon logs when a mount ends), and what each costs beyond tmpfs's time:
+the kernel round trip is the floor of a cold operation.
 
     sudo /usr/bin/python3 bench/fs_compare.py --mapfs build/cli/mapfs [--records 100000]
 
@@ -16,6 +19,7 @@ import argparse
 import contextlib
 import json
 import mmap
+import re
 import os
 import random
 import shutil
@@ -67,10 +71,18 @@ def unmount(path):
 
 
 class Fs:
-    """One mounted filesystem under test; remount() makes it cold."""
+    """One mounted filesystem under test; remount() makes it cold. `log` is
+    the daemon's log file, for mapfs."""
 
-    def __init__(self, name, root, mount, umount=None):
+    def __init__(self, name, root, mount, umount=None, log=None):
         self.name, self.root, self._mount, self._umount = name, root, mount, umount
+        self.log = log
+
+    def last_requests(self):
+        """Requests the last mount that ended served, by kind (mapfs only)."""
+        with open(self.log, errors="replace") as f:
+            lines = re.findall(r"requests served: (.*)", f.read())
+        return {k: int(v) for k, v in (item.rsplit(" ", 1) for item in lines[-1].split(", "))}
 
     def remount(self):
         if self._umount:
@@ -134,6 +146,9 @@ def main():
     ap.add_argument("--names", type=int, default=1_000_000, help="size of the listing test")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--cold-repeat", type=int, default=3)
+    ap.add_argument("--dir-mount", action="store_true",
+                    help="mount the segment's directory (the collection is its `coll` entry) "
+                         "instead of the segment itself, whose root names expire after 1 s")
     ap.add_argument("--mapfs-options", action="append", default=None,
                     help="one mapfs variant per use (e.g. threads=1, open); default: default")
     args = ap.parse_args()
@@ -150,18 +165,22 @@ def main():
                 f.write(json.dumps(record(i)) + "\n")
         with open(os.path.join(work, "schema.yaml"), "w") as f:
             f.write(SCHEMA)
-        seg = os.path.join(work, "coll.mapfs")
+        os.mkdir(os.path.join(work, "segs"))
+        seg = os.path.join(work, "segs", "coll.mapfs")
         subprocess.run([mapfs, "build", "--schema", os.path.join(work, "schema.yaml"), "--type",
                         "Rec", "--input", jsonl, "--output", seg], check=True)
+        source = os.path.dirname(seg) if args.dir_mount else seg
 
         fss = []
         for k, opts in enumerate(variants):
             mnt = os.path.join(work, f"mapfs{k}")
             os.mkdir(mnt)
+            log = mnt + ".log"
 
-            def mount_mapfs(mnt=mnt, opts=opts):
-                cmd = [mapfs, "mount", "-f", seg, mnt] + (["-o", opts] if opts else [])
-                p = subprocess.Popen(cmd)
+            def mount_mapfs(mnt=mnt, opts=opts, log=log):
+                cmd = [mapfs, "mount", "-f", source, mnt] + (["-o", opts] if opts else [])
+                with open(log, "a") as logf:
+                    p = subprocess.Popen(cmd, stderr=logf)
                 procs.append(p)
                 wait_mounted(mnt, p)
 
@@ -173,8 +192,9 @@ def main():
 
             mount_mapfs()
             mounts.append(mnt)
-            fss.append(Fs("mapfs" + (f"[{opts}]" if opts else ""), mnt, mount_mapfs,
-                          umount_mapfs))
+            root = os.path.join(mnt, "coll") if args.dir_mount else mnt
+            fss.append(Fs("mapfs" + (f"[{opts}]" if opts else ""), root, mount_mapfs,
+                          umount_mapfs, log))
 
         # The same tree on tmpfs, copied from the mount (same names, bytes).
         tmpfs = os.path.join(work, "tmpfs")
@@ -215,6 +235,7 @@ def main():
             ("@segment mmap", lambda r: op_mmap(f"{r}/@segment")),
         ]
         results = {}  # (op, mode, fs) -> median seconds
+        requests = {}  # (op, fs) -> requests of one cold run, by kind
         for name, fn in ops:
             for fs in fss:
                 cold = []
@@ -226,6 +247,12 @@ def main():
                 results[(name, "warm", fs.name)] = statistics.median(warm)
                 print(f"{name:18s} {fs.name:22s} cold {statistics.median(cold)*1e3:9.1f} ms"
                       f"  warm {statistics.median(warm)*1e3:9.1f} ms", file=sys.stderr)
+                if fs.log:
+                    # One more cold run alone on its mount, to count its requests.
+                    fs.remount()
+                    fn(fs.root)
+                    fs.remount()
+                    requests[(name, fs.name)] = fs.last_requests()
 
         # Listing a collection of args.names names (mapfs only: the target is absolute).
         big_jsonl = os.path.join(work, "big.jsonl")
@@ -266,6 +293,17 @@ def main():
                     line += f" | {m*1e3:25.1f} {m/t:8.2f} {m/s:8.2f}"
                 print(line)
         print(f"listing {count[0]} names (scandir): cold {list_cold:.3f} s, warm {list_warm:.3f} s")
+        print()
+        print("FUSE requests of one cold run (find: per directory, of "
+              f"{args.records + 1}); us/req = (mapfs cold - tmpfs cold) / requests")
+        for fs in fss[2:]:
+            for name, _ in ops:
+                r = requests[(name, fs.name)]
+                extra = results[(name, "cold", fs.name)] - results[(name, "cold", "tmpfs")]
+                kinds = ", ".join(f"{k} {v}" for k, v in r.items() if v and k != "total")
+                per_dir = f" ({r['total'] / (args.records + 1):.2f}/dir)" if name == "find walk" else ""
+                print(f"{fs.name:12s} {name:18s} {r['total']:8d}{per_dir}  "
+                      f"{extra / max(r['total'], 1) * 1e6:7.1f} us/req  [{kinds}]")
     finally:
         for m in reversed(mounts):
             unmount(m)

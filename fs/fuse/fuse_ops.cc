@@ -13,7 +13,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "log.h"
@@ -23,6 +25,8 @@ namespace mapfs::fs {
 namespace {
 
 FuseContext& Ctx(fuse_req_t req) { return *static_cast<FuseContext*>(fuse_req_userdata(req)); }
+
+void Count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
 
 void ReplyError(fuse_req_t req, const Status& st) {
   if (st.IsCorruption()) LogError("%s", st.ToString().c_str());
@@ -56,9 +60,13 @@ void FillEntry(const FuseContext& ctx, const NodeAttr& a, fuse_entry_param* e) {
 
 void OpInit(void* userdata, fuse_conn_info* conn) {
   (void)userdata;
-  // Let the kernel choose between readdir and readdirplus per listing.
+  // Every listing is a readdirplus: its entries carry their attributes, so
+  // a walk looks up nothing it has listed. (With the kernel's "auto" choice
+  // only a directory's first chunk would, and a walk of a big collection
+  // would cost one LOOKUP per record directory.) Attributes are cheap here,
+  // and entries whose attributes are not (@json) come without them.
   if (conn->capable & FUSE_CAP_READDIRPLUS) conn->want |= FUSE_CAP_READDIRPLUS;
-  if (conn->capable & FUSE_CAP_READDIRPLUS_AUTO) conn->want |= FUSE_CAP_READDIRPLUS_AUTO;
+  conn->want &= ~static_cast<unsigned>(FUSE_CAP_READDIRPLUS_AUTO);
   if (conn->capable & FUSE_CAP_PARALLEL_DIROPS) conn->want |= FUSE_CAP_PARALLEL_DIROPS;
   // Sizes and mtimes never change; live files drop their pages at open instead.
   conn->want &= ~static_cast<unsigned>(FUSE_CAP_AUTO_INVAL_DATA);
@@ -66,6 +74,7 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
 
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FuseContext& ctx = Ctx(req);
+  Count(ctx.requests.lookup);
   Result<NodeAttr> a = ctx.tree->Lookup(parent, name);
   fuse_entry_param e;
   if (a.ok()) {
@@ -87,11 +96,13 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
 }
 
 void OpForget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup) {
+  Count(Ctx(req).requests.forget);
   Ctx(req).tree->Forget(ino, nlookup);
   fuse_reply_none(req);
 }
 
 void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
+  Count(Ctx(req).requests.forget);
   for (size_t i = 0; i < count; ++i) Ctx(req).tree->Forget(forgets[i].ino, forgets[i].nlookup);
   fuse_reply_none(req);
 }
@@ -99,6 +110,7 @@ void OpForgetMulti(fuse_req_t req, size_t count, fuse_forget_data* forgets) {
 void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)fi;
   FuseContext& ctx = Ctx(req);
+  Count(ctx.requests.getattr);
   Result<NodeAttr> a = ctx.tree->GetAttr(ino);
   if (!a.ok()) return ReplyError(req, a.status());
   struct stat st;
@@ -108,7 +120,8 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, bool plus) {
   FuseContext& ctx = Ctx(req);
-  std::vector<char> buf(size);
+  Count(plus ? ctx.requests.readdirplus : ctx.requests.readdir);
+  std::unique_ptr<char[]> buf(new char[size]);  // filled only as far as used
   size_t used = 0;
   std::string name;
   Status st = ctx.tree->ReadDir(
@@ -116,17 +129,26 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, bool plu
       [&](std::string_view entry, const NodeAttr& a, uint64_t next) {
         name.assign(entry);
         size_t need;
-        if (plus) {
+        if (plus && a.no_entry) {
+          // Only the name and type: node id 0 tells the kernel to make no
+          // entry (it looks the name up if it is ever used).
+          fuse_entry_param e;
+          std::memset(&e, 0, sizeof(e));
+          e.attr.st_ino = a.ino;
+          e.attr.st_mode = a.is_dir ? S_IFDIR : S_IFREG;
+          need = fuse_add_direntry_plus(req, buf.get() + used, size - used, name.c_str(), &e,
+                                        static_cast<off_t>(next));
+        } else if (plus) {
           fuse_entry_param e;
           FillEntry(ctx, a, &e);
-          need = fuse_add_direntry_plus(req, buf.data() + used, size - used, name.c_str(), &e,
+          need = fuse_add_direntry_plus(req, buf.get() + used, size - used, name.c_str(), &e,
                                         static_cast<off_t>(next));
         } else {
           struct stat stbuf;
           std::memset(&stbuf, 0, sizeof(stbuf));
           stbuf.st_ino = a.ino;
           stbuf.st_mode = a.is_dir ? S_IFDIR : S_IFREG;
-          need = fuse_add_direntry(req, buf.data() + used, size - used, name.c_str(), &stbuf,
+          need = fuse_add_direntry(req, buf.get() + used, size - used, name.c_str(), &stbuf,
                                    static_cast<off_t>(next));
         }
         if (need > size - used) return false;
@@ -135,7 +157,7 @@ void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, bool plu
       });
   if (!st.ok() && used == 0) return ReplyError(req, st);
   if (!st.ok()) LogError("%s", st.ToString().c_str());
-  fuse_reply_buf(req, buf.data(), used);
+  fuse_reply_buf(req, buf.get(), used);
 }
 
 void OpReaddir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
@@ -150,6 +172,7 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
+  Count(ctx.requests.open);
   if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
   // No-open mode: one ENOSYS and the kernel stops sending opens, keeping
   // its page cache of every file (it defaults to keep_cache then).
@@ -166,6 +189,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
+  Count(ctx.requests.open);
   if (!ctx.options.open) return (void)fuse_reply_err(req, ENOSYS);
   Result<NodeAttr> a = ctx.tree->GetAttr(ino);
   if (!a.ok()) return ReplyError(req, a.status());
@@ -175,10 +199,14 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   fuse_reply_open(req, fi);
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) { fuse_reply_err(req, 0); }
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+  Count(Ctx(req).requests.other);
+  fuse_reply_err(req, 0);
+}
 
 void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_info* fi) {
   (void)fi;
+  Count(Ctx(req).requests.read);
   ReadReply reply;
   Status st = Ctx(req).tree->Read(ino, static_cast<uint64_t>(off), size, &reply);
   if (!st.ok()) return ReplyError(req, st);
@@ -195,6 +223,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 }
 
 void OpStatfs(fuse_req_t req, fuse_ino_t) {
+  Count(Ctx(req).requests.other);
   struct statvfs st;
   std::memset(&st, 0, sizeof(st));
   st.f_bsize = 4096;
@@ -205,9 +234,30 @@ void OpStatfs(fuse_req_t req, fuse_ino_t) {
 }
 
 // Every request that would change the tree.
-void ReplyReadOnly(fuse_req_t req) { fuse_reply_err(req, EROFS); }
+void ReplyReadOnly(fuse_req_t req) {
+  Count(Ctx(req).requests.other);
+  fuse_reply_err(req, EROFS);
+}
 
 }  // namespace
+
+std::string RequestCounts::ToString() const {
+  const std::pair<const char*, const std::atomic<uint64_t>*> kinds[] = {
+      {"lookup", &lookup}, {"getattr", &getattr}, {"readdir", &readdir},
+      {"readdirplus", &readdirplus}, {"open", &open}, {"read", &read},
+      {"forget", &forget}, {"other", &other}};
+  std::string out;
+  uint64_t total = 0;
+  for (const auto& [name, counter] : kinds) {
+    const uint64_t n = counter->load(std::memory_order_relaxed);
+    total += n;
+    out += name;
+    out += ' ';
+    out += std::to_string(n);
+    out += ", ";
+  }
+  return out + "total " + std::to_string(total);
+}
 
 int ErrnoOf(const Status& st) {
   switch (st.code()) {

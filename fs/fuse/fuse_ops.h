@@ -6,11 +6,30 @@
 #include <fuse_lowlevel.h>
 #include <sys/types.h>
 
+#include <atomic>
+#include <cstdint>
+#include <string>
+
 #include "mapfs/mount_options.h"
 #include "mapfs/status.h"
 #include "tree.h"
 
 namespace mapfs::fs {
+
+// Requests served, by kind: what a walk costs in kernel round trips (each
+// one a switch to the daemon and back), logged when the mount ends.
+struct RequestCounts {
+  std::atomic<uint64_t> lookup{0};
+  std::atomic<uint64_t> getattr{0};
+  std::atomic<uint64_t> readdir{0};
+  std::atomic<uint64_t> readdirplus{0};
+  std::atomic<uint64_t> open{0};     // open and opendir
+  std::atomic<uint64_t> read{0};
+  std::atomic<uint64_t> forget{0};   // forget and batch forget requests
+  std::atomic<uint64_t> other{0};
+  // "lookup 3, getattr 0, ..., total 9".
+  std::string ToString() const;
+};
 
 // What the handlers share: the session's userdata. Outlives the session.
 struct FuseContext {
@@ -18,6 +37,7 @@ struct FuseContext {
   MountOptions options;
   uid_t uid = 0;
   gid_t gid = 0;
+  RequestCounts requests;
 };
 
 // The one mapping from Status to errno: NotFound and OutOfRange -> ENOENT,

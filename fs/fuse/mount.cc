@@ -228,6 +228,8 @@ void StartServing(std::vector<std::unique_ptr<ServedMount>>& mounts,
       } else {
         LogInfo("%s: no longer served", raw->request.mountpoint.c_str());
       }
+      LogInfo("%s: requests served: %s", raw->request.mountpoint.c_str(),
+              raw->ctx.requests.ToString().c_str());
       raw->loop_rc = st.ok() ? 0 : 1;
       if (--running == 0) {
         const uint64_t one = 1;

@@ -3,6 +3,7 @@
 
 #include <cinttypes>
 #include <cstdio>
+#include <optional>
 
 #include "mapfs/text_format.h"
 
@@ -60,7 +61,46 @@ Status AppendScalarText(const View& v, std::string* out) {
   return Status::OK();
 }
 
+uint64_t DecimalDigits(uint64_t v) {
+  uint64_t n = 1;
+  for (; v >= 10; v /= 10) ++n;
+  return n;
+}
+
 }  // namespace
+
+std::optional<uint64_t> TextSizeOf(const View& v) {
+  const TypeKind k = v.kind();
+  if (IsIntKind(k)) {
+    if (!v.is_negative_int()) return DecimalDigits(v.as_uint());
+    // -(v + 1) + 1 is |v| without overflowing at INT64_MIN.
+    return 1 + DecimalDigits(static_cast<uint64_t>(-(v.as_int() + 1)) + 1);
+  }
+  switch (k) {
+    case TypeKind::kBool:
+      return v.as_bool() ? 4 : 5;
+    case TypeKind::kDate: {
+      // YYYY-MM-DD for years 0..9999; other years take their own width.
+      int y, m, d;
+      v.as_date().ToYmd(&y, &m, &d);
+      if (y < 0 || y > 9999) return std::nullopt;
+      return 10;
+    }
+    case TypeKind::kDateTime: {
+      // YYYY-MM-DDTHH:MM:SS[.ffffff]Z for years 0..9999.
+      const int64_t micros = v.as_datetime().micros;
+      constexpr int64_t kMicrosPerDay = int64_t{86400} * 1000000;
+      int64_t day = micros / kMicrosPerDay;
+      if (micros % kMicrosPerDay < 0) --day;  // floor, as DateTime::ToString
+      int y, m, d;
+      Date{static_cast<int32_t>(day)}.ToYmd(&y, &m, &d);
+      if (y < 0 || y > 9999) return std::nullopt;
+      return micros % 1000000 != 0 ? 27 : 20;
+    }
+    default:
+      return std::nullopt;  // floats and decimals: their text is their shortest form
+  }
+}
 
 Status AppendFieldText(const View& v, std::string* out) {
   MAPFS_RETURN_IF_ERROR(AppendScalarText(v, out));
@@ -96,6 +136,7 @@ Result<uint64_t> FileSize(const View& v) {
     case FileForm::kNdArray:
       return uint64_t{NpyHeader(v).size() + v.ndarray_data().size()};
     case FileForm::kText: {
+      if (std::optional<uint64_t> n = TextSizeOf(v)) return *n + 1;  // + "\n"
       std::string text;
       MAPFS_RETURN_IF_ERROR(AppendFieldText(v, &text));
       return uint64_t{text.size()};

@@ -5,6 +5,7 @@
 #define MAPFS_FS_CONTENT_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -34,8 +35,14 @@ Status AppendFieldText(const View& v, std::string* out);
 std::string NpyHeader(const View& v);
 
 // The file size of a non-directory value, computed without copying str,
-// bytes or ndarray data.
+// bytes or ndarray data, and without rendering text whose length follows
+// from the value (TextSizeOf).
 Result<uint64_t> FileSize(const View& v);
+
+// The length of a kText value's text without its "\n", when it follows from
+// the value without rendering it: ints, bools, and dates and datetimes of
+// years 0..9999. nullopt otherwise (floats, decimals, other years).
+std::optional<uint64_t> TextSizeOf(const View& v);
 
 // Appends the text a dict key or set element is named by: str and bytes as
 // their bytes, ints in decimal, floats, bools, dates, datetimes and decimals

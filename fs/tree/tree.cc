@@ -4,6 +4,10 @@
 // entries in tree_keys.cc.
 #include "tree.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <cerrno>
 
 #include "content.h"
@@ -257,6 +261,18 @@ Result<NodeAttr> Tree::ChildAttr(const Node& parent, const NodeId& child_id, con
   return a;
 }
 
+Result<NodeAttr> Tree::RecordAttr(const Node& parent, const NodeId& child_id,
+                                  std::string_view record) {
+  Node node;
+  node.id = child_id;
+  node.src = parent.src;
+  node.hold = parent.hold;
+  MAPFS_RETURN_IF_ERROR(ResolveValue(&node, record));
+  MAPFS_ASSIGN_OR_RETURN(NodeAttr a, AttrOf(node));
+  a.ino = InoOf(child_id, true);
+  return a;
+}
+
 Result<NodeAttr> Tree::LookupEntry(const Node& parent, std::string_view name) {
   const uint32_t dir_slot = parent.kind == Node::Kind::kMountRoot ? 0 : parent.id.slot;
   NodeId child;
@@ -297,10 +313,12 @@ Result<NodeAttr> Tree::LookupInCollection(const Node& parent, std::string_view n
     child.anchor = Anchor::kApproxKey;
     child.id = static_cast<uint32_t>(*first);
   } else {
-    MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> ordinal, FindEntry(src, name));
-    if (!ordinal) return Status::NotFound(std::string(name));
+    MAPFS_ASSIGN_OR_RETURN(std::optional<Segment::Entry> entry, FindEntry(src, name));
+    if (!entry) return Status::NotFound(std::string(name));
     child.anchor = Anchor::kEntry;
-    child.id = static_cast<uint32_t>(*ordinal);
+    child.id = static_cast<uint32_t>(entry->ordinal);
+    // A mapping's entry leads to its record: no second read of the index.
+    if (src.seg->kind() == CollectionKind::kMapping) return RecordAttr(parent, child, entry->record);
   }
   return ChildAttr(parent, child, nullptr, true);
 }
@@ -374,6 +392,27 @@ void SliceNpy(std::string_view header, std::string_view data, uint64_t offset, s
   }
 }
 
+// Reads of @segment copy from the mapping, which faults its pages in a
+// readahead window at a time, synchronously. A sequential reader gets the
+// next kPrefetchBytes asked for ahead, once per window, the first time a
+// read starts in a window: the disk works while the kernel copies.
+constexpr uint64_t kPrefetchBytes = uint64_t{8} << 20;
+
+void PrefetchAhead(std::string_view data, uint64_t offset, size_t size) {
+  if (offset >= data.size() || offset % kPrefetchBytes >= std::max<size_t>(size, 1)) return;
+  static const uint64_t page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t base = reinterpret_cast<uintptr_t>(data.data());
+  // The first read of the file asks for its own window too.
+  const bool first = offset < kPrefetchBytes;
+  const uint64_t begin = first ? 0 : offset - offset % kPrefetchBytes + kPrefetchBytes;
+  const uint64_t end =
+      std::min<uint64_t>(data.size(), begin + kPrefetchBytes * (first ? 2 : 1));
+  if (begin >= end) return;
+  const uint64_t from = (base + begin) & ~(page - 1);
+  // Advice only: a failure costs speed, not data.
+  (void)::madvise(reinterpret_cast<void*>(from), base + end - from, MADV_WILLNEED);
+}
+
 }  // namespace
 
 Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
@@ -382,7 +421,10 @@ Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
   switch (node.kind) {
     case Node::Kind::kSchema: Slice(node.src->schema_yaml, offset, size, out); break;
     case Node::Kind::kInfo: Slice(node.src->info_json, offset, size, out); break;
-    case Node::Kind::kSegment: Slice(node.src->seg->bytes(), offset, size, out); break;
+    case Node::Kind::kSegment:
+      Slice(node.src->seg->bytes(), offset, size, out);
+      PrefetchAhead(node.src->seg->bytes(), offset, size);
+      break;
     case Node::Kind::kJson: {
       MAPFS_ASSIGN_OR_RETURN(out->shared, JsonOf(node));
       Slice(*out->shared, offset, size, out);

@@ -90,6 +90,11 @@ struct NodeAttr {
   // single-file mount, whose replacement cannot invalidate names one by one.
   // Such entries (and misses) are cached for at most kVolatileEntrySeconds.
   bool volatile_entry = false;
+  // A listing entry given by name and type only (its ino and is_dir): a
+  // readdirplus hands the kernel no entry for it, so it counts no lookup.
+  // Set for files whose size costs a rendering (@json), found by a lookup
+  // when they are used.
+  bool no_entry = false;
 };
 
 constexpr double kVolatileEntrySeconds = 1.0;
@@ -152,7 +157,8 @@ class Tree {
   Result<NodeAttr> Lookup(uint64_t parent, std::string_view name);
   // Lists directory `ino` from `offset` (0 = start; each entry gives the
   // offset after it). Resuming at any offset is O(1). With `plus`, each
-  // entry but "." and ".." counts as a lookup, as in readdirplus.
+  // entry but "." and ".." and those marked no_entry counts as a lookup, as
+  // in readdirplus.
   Status ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill);
   // Up to `size` bytes of file `ino` from `offset` (short at end of file).
   Status Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out);
@@ -231,6 +237,9 @@ class Tree {
   Result<NodeAttr> AttrOf(const Node& node) const;
   Result<NodeAttr> ChildAttr(const Node& parent, const NodeId& child_id, const View* child,
                              bool count_lookup);
+  // The attributes of record `child_id` (a lookup) whose bytes are `record`.
+  Result<NodeAttr> RecordAttr(const Node& parent, const NodeId& child_id,
+                              std::string_view record);
   uint64_t InoOf(const NodeId& id, bool count_lookup);
   // Lookup in the mount root or a directory source, and in a collection.
   Result<NodeAttr> LookupEntry(const Node& parent, std::string_view name);
@@ -238,7 +247,9 @@ class Tree {
   Result<std::shared_ptr<const std::string>> JsonOf(const Node& node) const;
   // The file name of index entry `ordinal` of a keyed collection.
   Result<std::string> EntryName(const Source& src, uint64_t ordinal, std::string_view key) const;
-  Result<std::optional<uint64_t>> FindEntry(const Source& src, std::string_view name) const;
+  // The index entry named `name`, read once (the lookup uses its record).
+  Result<std::optional<Segment::Entry>> FindEntry(const Source& src,
+                                                  std::string_view name) const;
   // Approximate multimaps: the first record of the key called `name`.
   Result<std::optional<uint64_t>> FindApproxKey(const Source& src, std::string_view name) const;
   Status ReadDirEntries(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);

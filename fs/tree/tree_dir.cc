@@ -12,6 +12,8 @@ namespace mapfs::fs {
 namespace {
 
 constexpr uint64_t kDotEntries = 2;
+// Collections with more members are listed without their attributes.
+constexpr uint64_t kMaxAttrListing = uint64_t{1} << 18;
 
 // The parent's inode number where it is known without a search ("..").
 uint64_t ParentIno(const NodeId& id) {
@@ -109,19 +111,35 @@ Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const 
   const Segment& seg = *src.seg;
   const bool key_dir = node.kind == Node::Kind::kKeyDir;
   const uint64_t specials = key_dir ? 1 : std::size(kCollectionFiles);
+  const uint64_t members = key_dir                                    ? node.ids.size()
+                           : seg.kind() == CollectionKind::kArray ? seg.record_count()
+                                                                  : seg.key_count();
+  // The kernel keeps an inode for every entry a readdirplus hands it with
+  // attributes. A walk of a collection needs them all, but merely listing
+  // a huge one would fill the kernel with them: past kMaxAttrListing
+  // members, entries come by name and type only and are looked up if used.
+  const bool member_attrs = plus && members <= kMaxAttrListing;
   // Emits one entry; false when the buffer is full (its lookup is undone).
+  // With `plus`, an entry whose attributes cost a rendering (a key
+  // directory's @json) or cannot be had (a damaged record) is listed by
+  // name and type only: a lookup sizes it, or reports the damage, when used.
   auto emit = [&](std::string_view name, const NodeId& id, uint64_t next) -> Result<bool> {
-    NodeAttr a;
-    if (plus) {
-      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, nullptr, true));
-    } else {
-      a.ino = InoOf(id, false);
-      a.is_dir = id.anchor != Anchor::kCollection || id.id == kCollectionDir;
-      if (key_dir && id.depth > 0) a.is_dir = false;  // @json
+    const bool key_json = key_dir && id.depth > 0;
+    const bool special = id.anchor == Anchor::kCollection || key_json;
+    if (plus && !key_json && (special || member_attrs)) {
+      Result<NodeAttr> a = ChildAttr(node, id, nullptr, true);
+      if (a.ok()) {
+        if (fill(name, *a, next)) return true;
+        Forget(a->ino, 1);
+        return false;
+      }
+      if (!a.status().IsCorruption()) return a.status();
     }
-    if (fill(name, a, next)) return true;
-    if (plus) Forget(a.ino, 1);
-    return false;
+    NodeAttr a;
+    a.ino = InoOf(id, false);
+    a.is_dir = !key_json && (id.anchor != Anchor::kCollection || id.id == kCollectionDir);
+    a.no_entry = plus;
+    return fill(name, a, next);
   };
   for (uint64_t p = pos; p < specials; ++p) {
     NodeId id = node.id;
@@ -182,15 +200,11 @@ Status Tree::ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFi
     NodeId id = node.id;
     NodeAttr a;
     if (!id.Push(kJsonStep)) return Status::OK();
-    if (plus) {
-      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, nullptr, true));
-    } else {
-      a.ino = InoOf(id, false);
-    }
-    if (!fill("@json", a, kDotEntries + 1)) {
-      if (plus) Forget(a.ino, 1);
-      return Status::OK();
-    }
+    // Its size would cost rendering the document: listed without attributes
+    // (no_entry), so a walk renders nothing it does not read.
+    a.ino = InoOf(id, false);
+    a.no_entry = plus;
+    if (!fill("@json", a, kDotEntries + 1)) return Status::OK();
   }
   const uint64_t first = pos == 0 ? 0 : pos - 1;
   const size_t n = ChildCount(dir);
@@ -202,15 +216,21 @@ Status Tree::ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFi
     if (!name.ok()) return CorruptNode(node, name.status());
     NodeId id = node.id;
     if (!id.Push(static_cast<uint32_t>(i))) return Status::OK();
-    NodeAttr a;
+    Result<NodeAttr> a = Status::NotFound("");
     if (plus) {
-      MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, &*child, true));
-    } else {
-      a.ino = InoOf(id, false);
-      a.is_dir = IsDirectoryValue(*child);
+      a = ChildAttr(node, id, &*child, true);
+      if (!a.ok() && !a.status().IsCorruption()) return a.status();
     }
-    if (!fill(*name, a, kDotEntries + 2 + i)) {
-      if (plus) Forget(a.ino, 1);
+    if (!a.ok()) {
+      // A plain listing, or a damaged value: by name and type only, as in
+      // ReadDirCollection.
+      a = NodeAttr();
+      a->ino = InoOf(id, false);
+      a->is_dir = IsDirectoryValue(*child);
+      a->no_entry = plus;
+    }
+    if (!fill(*name, *a, kDotEntries + 2 + i)) {
+      if (plus && !a->no_entry) Forget(a->ino, 1);
       break;
     }
   }

@@ -98,9 +98,11 @@ Result<std::string> Tree::EntryName(const Source& src, uint64_t ordinal,
   return Status::NotFound("no keys");
 }
 
-Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_view name) const {
+Result<std::optional<Segment::Entry>> Tree::FindEntry(const Source& src,
+                                                      std::string_view name) const {
   const Segment& seg = *src.seg;
-  using Found = std::optional<uint64_t>;
+  using Found = std::optional<Segment::Entry>;
+  Found entry;
   std::optional<uint64_t> ordinal = ParseIndexedName(name);
   if (!ordinal) {
     std::optional<std::string> key = UnescapeName(name);
@@ -118,15 +120,17 @@ Result<std::optional<uint64_t>> Tree::FindEntry(const Source& src, std::string_v
     Result<std::optional<Segment::Entry>> e = seg.Find(std::string_view(*raw));
     if (!e.ok()) return Corrupt(src, e.status());
     if (!*e) return Found();
-    ordinal = (*e)->ordinal;
+    entry = **e;
+  } else {
+    if (*ordinal >= seg.key_count()) return Found();
+    Result<Segment::Entry> e = seg.EntryAt(*ordinal);
+    if (!e.ok()) return Corrupt(src, e.status());
+    entry = *e;
   }
-  if (*ordinal >= seg.key_count()) return Found();
-  Result<Segment::Entry> e = seg.EntryAt(*ordinal);
-  if (!e.ok()) return Corrupt(src, e.status());
   // One name per key: the name must be exactly the one listings show.
-  MAPFS_ASSIGN_OR_RETURN(std::string canonical, EntryName(src, *ordinal, e->key));
+  MAPFS_ASSIGN_OR_RETURN(std::string canonical, EntryName(src, entry->ordinal, entry->key));
   if (canonical != name) return Found();
-  return ordinal;
+  return entry;
 }
 
 Result<std::optional<uint64_t>> Tree::FindApproxKey(const Source& src,
