@@ -52,7 +52,8 @@ Status RunInspect(const std::string& path) {
   }
   std::printf("sections:\n");
   for (const char* name :
-       {"schema", "data", "record_offsets", "directory", "postings", "entries", "ranges"}) {
+       {"schema", "data", "record_offsets", "directory", "postings", "entries", "ranges",
+        "block_checksums"}) {
     Section(l, name);
   }
   PrintSchema(seg.schema());

@@ -42,27 +42,31 @@ std::string BuildGolden(const std::string& path) {
 TEST(SegmentGolden, ByteMapFollowsTheSpec) {
   testing::TempDir dir;
   const std::string b = BuildGolden(dir.File("g.mapfs"));
-  // Header 0..128, table of 5 entries 128..288, schema 320, data 384 (three
-  // 24-byte items), record offsets 512, directory 576, entries 640.
+  // Header 0..128, table of 6 entries 128..320, schema 320, data 384 (three
+  // 24-byte items), record offsets 512, directory 576, entries 640, block
+  // checksums 704 (one block: bytes 320..704).
   EXPECT_EQ(b.substr(0, 8), "MAPFSSEG");
   EXPECT_EQ(At<uint16_t>(b, 8), 1);
-  EXPECT_EQ(At<uint16_t>(b, 10), 0);
+  EXPECT_EQ(At<uint16_t>(b, 10), 1);
   EXPECT_EQ(At<uint32_t>(b, 12), 128u);
+  EXPECT_EQ(At<uint64_t>(b, 16), sf::kFeatureBlockChecksums);
+  EXPECT_EQ(At<uint64_t>(b, 24), 0u);
   EXPECT_EQ(At<uint64_t>(b, 32), b.size());
   EXPECT_EQ(b[40], 1);  // mapping
   EXPECT_EQ(b[41], 1);  // str keys
   EXPECT_EQ(b[42], 0);  // 2^0 buckets: 3 keys
-  EXPECT_EQ(At<uint32_t>(b, 44), 5u);
+  EXPECT_EQ(At<uint32_t>(b, 44), 6u);
   EXPECT_EQ(At<uint64_t>(b, 48), 3u);
   EXPECT_EQ(At<uint64_t>(b, 56), 3u);
   EXPECT_EQ(At<int32_t>(b, 64), 0);
   EXPECT_EQ(At<int32_t>(b, 68), -1);
   EXPECT_EQ(At<uint64_t>(b, 72), sf::kDefaultHashSeed);
-  // Section table in file order: schema, data, record offsets, directory, entries.
-  const uint32_t kinds[] = {1, 2, 3, 4, 5};
-  const uint64_t offsets[] = {320, 384, 512, 576, 640};
-  const uint64_t sizes[] = {14, 8 + 8 + 8 + 8 + 8 + 8 + 8 + 8 + 8, 24, 8, 24};
-  for (int i = 0; i < 5; ++i) {
+  // Section table in file order: schema, data, record offsets, directory,
+  // entries, block checksums.
+  const uint32_t kinds[] = {1, 2, 3, 4, 5, 8};
+  const uint64_t offsets[] = {320, 384, 512, 576, 640, 704};
+  const uint64_t sizes[] = {14, 8 + 8 + 8 + 8 + 8 + 8 + 8 + 8 + 8, 24, 8, 24, 8};
+  for (int i = 0; i < 6; ++i) {
     const size_t e = 128 + 32 * i;
     EXPECT_EQ(At<uint32_t>(b, e), kinds[i]) << i;
     EXPECT_EQ(At<uint64_t>(b, e + 8), offsets[i]) << i;
@@ -94,7 +98,10 @@ TEST(SegmentGolden, ByteMapFollowsTheSpec) {
     EXPECT_GE(h, prev_hash);
     prev_hash = h;
   }
-  EXPECT_EQ(b.size(), 704u);  // 640 + 24, padded to 64
+  // Block checksums: block 0 is bytes [320, 704), from the first section to
+  // the checksum section.
+  EXPECT_EQ(At<uint64_t>(b, 704), XXH3_64bits(b.data() + 320, 704 - 320));
+  EXPECT_EQ(b.size(), 768u);  // 704 + 8, padded to 64
 }
 
 // Hex of b[from, to), for a failure message.
@@ -132,7 +139,7 @@ TEST(SegmentGolden, BytesArePinned) {
   if (const char* out = std::getenv("MAPFS_WRITE_GOLDEN")) testing::WriteFileOrDie(out, b);
   const std::string expected =
       testing::ReadFileOrDie(std::string(MAPFS_TEST_DATA_DIR) + "/segment_golden.mapfs");
-  EXPECT_EQ(XXH3_64bits(expected.data(), expected.size()), 0x6eeb123230e54718ull);
+  EXPECT_EQ(XXH3_64bits(expected.data(), expected.size()), 0x3fdb5a41d7ae2bafull);
   EXPECT_EQ(FirstDifference(expected, b), "");
 }
 

@@ -324,7 +324,7 @@ TEST(SegmentLayout, RejectsUnknownIncompatibleFeatureAndNewerMajor) {
     std::memcpy(b->data(), &h, sizeof(h));
   };
   std::string feat = bytes;
-  feat[16] = 1;
+  feat[23] |= 0x40;  // bit 62: allotted to nothing
   reseal(&feat);
   auto l = internal::ParseLayout(reinterpret_cast<const uint8_t*>(feat.data()), feat.size(), "f");
   EXPECT_EQ(l.status().code(), StatusCode::kNotSupported);

@@ -4,10 +4,13 @@
 // The layout is specified in docs/format.md ("Segments"). Opening validates
 // the header, the section table and the schema in O(sections) and returns
 // Corruption for a bad file; afterwards every lookup reads the mapping in
-// place, bounds-checks each offset it loads, and never allocates on success.
+// place, bounds-checks each offset it loads, proves the bytes it touches
+// against their block checksums (once per block: no corrupt byte is returned
+// as data) and never allocates on success.
 // Verify() checks every checksum and invariant (linear in the file size).
 //
-// Thread-safety: a Segment is immutable after open; any number of threads may
+// Thread-safety: a Segment is immutable after open (but for its atomic bitmap
+// of proven blocks); any number of threads may
 // read it at once. Views, keys and record bytes it returns borrow its mapping
 // (or the caller's memory for FromMemory) and stay valid while it lives.
 //
@@ -164,6 +167,15 @@ class Segment {
   // Approximate multimaps: records whose key hash matches `key`'s; may hold
   // records of other keys, never misses one of `key`'s.
   Result<RecordIds> Candidates(std::string_view key) const;
+
+  // Proves the file bytes [file_offset, file_offset + size) against their
+  // checksums (docs/format.md, "Block checksums"): the 64 KiB blocks covering
+  // them, each hashed once per Segment and then remembered in a bitmap (one
+  // bit per block), or for a 1.0 file each section touched, whole. Every
+  // lookup and record access above already does this for the bytes it
+  // returns; call it before reading other bytes of the mapping in place.
+  // Thread-safe; Corruption naming the file and the block's byte range.
+  Status CheckRange(uint64_t file_offset, uint64_t size) const;
 
   // True if the mapped file shrank under this segment (another process
   // truncated or rewrote it in place) and the truncation guard

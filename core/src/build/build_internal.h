@@ -151,6 +151,8 @@ class SegmentWriter {
   std::string DescribeKey(std::string_view key) const;
   std::string RecordName(uint64_t record_id) const;
   void AddSection(segment_format::SectionKind kind, const internal::SectionStream& s);
+  Status PadTo(uint64_t pos);
+  Status WriteBlockChecksums(uint64_t* pos);
 
   Params p_;
   std::optional<AtomicFileWriter> out_;

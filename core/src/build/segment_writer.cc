@@ -18,9 +18,10 @@ const char kZeros[sf::kSectionAlign] = {};
 
 uint32_t SectionCountFor(CollectionKind kind) {
   switch (kind) {
-    case CollectionKind::kArray: return 3;    // schema, data, record offsets
-    case CollectionKind::kMapping: return 5;  // + directory, entries
-    default: return 7;                        // + ranges, postings
+    // Each count includes the block checksum section, written last.
+    case CollectionKind::kArray: return 4;    // schema, data, record offsets
+    case CollectionKind::kMapping: return 6;  // + directory, entries
+    default: return 8;                        // + ranges, postings
   }
 }
 }  // namespace
@@ -143,6 +144,39 @@ Status SegmentWriter::Add(std::string_view key, std::string_view record) {
   return Status::OK();
 }
 
+// Zero padding up to `pos` (holes would read as zero too, but the file must
+// really be that long).
+Status SegmentWriter::PadTo(uint64_t pos) {
+  while (out_->size() < pos) {
+    const uint64_t n = std::min<uint64_t>(pos - out_->size(), sizeof(kZeros));
+    MAPFS_RETURN_IF_ERROR(
+        out_->WriteAt(out_->size(), std::string_view(kZeros, static_cast<size_t>(n))));
+  }
+  return Status::OK();
+}
+
+// The block checksum section (docs/format.md, "Block checksums"): reads the
+// file written so far back in 64 KiB blocks (from the page cache, as it was
+// just written) and appends their xxh3-64s as the last section at `*pos`.
+Status SegmentWriter::WriteBlockChecksums(uint64_t* pos) {
+  const uint64_t begin = sf::HeaderAreaSize(SectionCountFor(p_.kind));
+  const uint64_t end = *pos;
+  internal::SectionStream sums(&*out_, end);
+  std::string block(sf::kChecksumBlockSize, '\0');
+  for (uint64_t b = 0; b < sf::ChecksumBlockCount(end); ++b) {
+    const uint64_t lo = std::max(b << sf::kChecksumBlockBits, begin);
+    const uint64_t hi = std::min((b + 1) << sf::kChecksumBlockBits, end);
+    MAPFS_RETURN_IF_ERROR(
+        internal::PreadFully(out_->fd(), lo, block.data(), hi - lo, out_->temp_path()));
+    const uint64_t sum = XXH3_64bits(block.data(), hi - lo);
+    MAPFS_RETURN_IF_ERROR(sums.Append(&sum, sizeof(sum)));
+  }
+  MAPFS_RETURN_IF_ERROR(sums.Flush());
+  AddSection(sf::SectionKind::kBlockChecksums, sums);
+  *pos = sf::AlignUp(sums.begin() + sums.size(), sf::kSectionAlign);
+  return Status::OK();
+}
+
 Status SegmentWriter::Finish() {
   if (finished_) return Status::InvalidArgument(p_.path + ": Finish called twice");
   finished_ = true;
@@ -159,18 +193,16 @@ Status SegmentWriter::Finish() {
   uint64_t pos = sf::AlignUp(offsets.begin() + offsets.size(), sf::kSectionAlign);
   if (keyed()) MAPFS_RETURN_IF_ERROR(BuildIndex(&pos));
 
-  // Zero padding up to the final size (holes would read as zero too, but the
-  // file must really be that long).
-  if (out_->size() < pos) {
-    MAPFS_RETURN_IF_ERROR(out_->WriteAt(
-        out_->size(), std::string_view(kZeros, static_cast<size_t>(pos - out_->size()))));
-  }
+  MAPFS_RETURN_IF_ERROR(PadTo(pos));
+  MAPFS_RETURN_IF_ERROR(WriteBlockChecksums(&pos));
+  MAPFS_RETURN_IF_ERROR(PadTo(pos));
 
   sf::Header h{};
   std::memcpy(h.magic, sf::kMagic, sizeof(h.magic));
   h.major_version = sf::kMajorVersion;
   h.minor_version = sf::kMinorVersion;
   h.header_size = sizeof(sf::Header);
+  h.incompat_features = sf::kFeatureBlockChecksums;
   h.file_size = pos;
   h.collection_kind = static_cast<uint8_t>(p_.kind);
   h.key_kind = static_cast<uint8_t>(p_.key_kind);

@@ -18,7 +18,7 @@ static_assert(std::endian::native == std::endian::little,
 
 inline constexpr char kMagic[8] = {'M', 'A', 'P', 'F', 'S', 'S', 'E', 'G'};
 inline constexpr uint16_t kMajorVersion = 1;
-inline constexpr uint16_t kMinorVersion = 0;
+inline constexpr uint16_t kMinorVersion = 1;
 
 // Feature bits. A reader refuses a file with an incompatible bit it does not
 // know (NotSupported) and ignores unknown compatible bits. Bits are allotted
@@ -26,7 +26,7 @@ inline constexpr uint16_t kMinorVersion = 0;
 // kKnownIncompatFeatures with the code that reads it.
 inline constexpr uint64_t kFeatureBlockChecksums = uint64_t{1} << 0;  // "Block checksums"
 inline constexpr uint64_t kFeatureValueReferences = uint64_t{1} << 1;  // "Value references"
-inline constexpr uint64_t kKnownIncompatFeatures = 0;
+inline constexpr uint64_t kKnownIncompatFeatures = kFeatureBlockChecksums;
 inline constexpr uint64_t kKnownCompatFeatures = 0;
 
 inline constexpr uint64_t kSectionAlign = 64;  // section offsets and the file size
@@ -49,8 +49,21 @@ enum class SectionKind : uint32_t {
   kEntries = 5,        // uint64 per key: fingerprint << 40 | item offset / 8
   kRanges = 6,         // Range per key (multimaps): its slice of kPostings
   kPostings = 7,       // uint32 record ids, grouped by key, input order within a key
+  kBlockChecksums = 8, // uint64 xxh3-64 per 64 KiB block of the file (kFeatureBlockChecksums)
 };
-inline constexpr uint32_t kSectionKindCount = 8;  // kinds are 1..7
+inline constexpr uint32_t kSectionKindCount = 9;  // kinds are 1..8
+
+// Block checksums (kFeatureBlockChecksums): the file bytes from the first
+// section to the block checksum section, which is the last section, are cut
+// at multiples of kChecksumBlockSize (file offsets); block i covers
+// [max(i * 64 KiB, first section), min((i + 1) * 64 KiB, checksum section))
+// and its xxh3-64 (seed 0) is the i-th uint64 of the section. The header area
+// is covered by header_checksum, the checksum section by its table checksum.
+inline constexpr uint32_t kChecksumBlockBits = 16;
+inline constexpr uint64_t kChecksumBlockSize = uint64_t{1} << kChecksumBlockBits;
+inline constexpr uint64_t ChecksumBlockCount(uint64_t covered_end) {
+  return (covered_end + kChecksumBlockSize - 1) >> kChecksumBlockBits;
+}
 
 // The fixed header at offset 0; the section table follows at offset 128.
 struct Header {

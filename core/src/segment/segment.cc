@@ -33,6 +33,9 @@ Result<Segment> Segment::FromMemory(const void* data, size_t size, std::string n
 }
 
 Result<Segment> Segment::FromLayout(internal::SegmentLayout layout) {
+  // The schema is parsed whole at open, so it is proven whole first (by its
+  // section checksum: a bad record sharing its block must not stop the open).
+  MAPFS_RETURN_IF_ERROR(internal::CheckSection(layout, layout.schema));
   const std::string_view json(reinterpret_cast<const char*>(layout.schema.data),
                               layout.schema.size);
   Result<Schema> schema = Schema::FromCanonicalJson(json);
@@ -97,7 +100,7 @@ SegmentInfo Segment::Info() const {
   const std::pair<std::string_view, const internal::SectionSpan*> spans[] = {
       {"schema", &l.schema},         {"data", &l.data},       {"record_offsets", &l.record_offsets},
       {"directory", &l.directory},   {"entries", &l.entries}, {"ranges", &l.ranges},
-      {"postings", &l.postings}};
+      {"postings", &l.postings},     {"block_checksums", &l.block_sums}};
   for (const auto& [name, s] : spans) {
     if (s->present) info.sections.push_back({name, s->file_offset, s->size, s->checksum});
   }
@@ -235,6 +238,10 @@ Status Segment::VerifyKeyField(uint64_t i, std::string_view key, std::string_vie
   return internal::SegmentCorruption(
       *layout_, static_cast<uint64_t>(record.data() - reinterpret_cast<const char*>(layout_->base)),
       "record " + std::to_string(i) + ": key field differs from the stored key");
+}
+
+Status Segment::CheckRange(uint64_t file_offset, uint64_t size) const {
+  return internal::CheckRange(*layout_, file_offset, size);
 }
 
 bool Segment::damaged() const { return file_ != nullptr && file_->damaged(); }

@@ -5,6 +5,7 @@
 #ifndef MAPFS_CORE_SEGMENT_INTERNAL_H_
 #define MAPFS_CORE_SEGMENT_INTERNAL_H_
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -29,6 +30,24 @@ struct SectionSpan {
   bool present = false;
 };
 
+// Which bytes reads have proven against their checksums (segment_blocks.cc).
+// A unit is a 64 KiB block of a block-checksummed file (format 1.1), or a
+// whole section of a file without block checksums (1.0). One bit per unit,
+// set once the unit's checksum matched; never cleared (the file is
+// immutable). Shared by every copy of a layout.
+struct CheckedUnits {
+  struct Unit {
+    uint64_t begin = 0, end = 0;  // file offsets
+    uint64_t checksum = 0;        // 1.0: the section's table checksum
+  };
+  bool blocks = false;           // 1.1: units are blocks; 1.0: sections
+  uint64_t covered_begin = 0;    // 1.1: the first section's offset
+  uint64_t covered_end = 0;      // 1.1: the block checksum section's offset
+  std::vector<Unit> sections;    // 1.0: the known sections, in file order
+  uint64_t unit_count = 0;
+  std::unique_ptr<std::atomic<uint64_t>[]> verified;  // (unit_count + 63) / 64 words
+};
+
 // What open learned from the header and section table; plain data.
 struct SegmentLayout {
   std::string name;  // the file name used in error messages
@@ -49,6 +68,8 @@ struct SegmentLayout {
   uint64_t hash_seed = 0;
   uint64_t header_checksum = 0;
   SectionSpan schema, data, record_offsets, directory, entries, ranges, postings;
+  SectionSpan block_sums;                 // present with kFeatureBlockChecksums
+  std::shared_ptr<CheckedUnits> checked;  // never null after ParseLayout
 };
 
 // The key hash: xxh3-64 of the key bytes with the file's seed.
@@ -65,6 +86,32 @@ Status SegmentCorruption(const SegmentLayout& l, uint64_t file_offset, std::stri
 // checksum, file size, section bounds/alignment/overlap, sizes against counts.
 // Does not parse the schema.
 Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string name);
+
+// Proves the file bytes [file_offset, file_offset + size) against their
+// checksums before they are used: the 64 KiB blocks covering them (1.1), or
+// every section they touch, whole (1.0). Each unit is hashed at most once
+// per layout while it matches (a bitmap remembers it), so the cost is that of
+// the blocks first touched. Thread-safe. A mismatch is Corruption naming the
+// file and the unit's byte range. Bytes of the header area and of the block
+// checksum section were proven at open and pass.
+Status CheckRange(const SegmentLayout& l, uint64_t file_offset, uint64_t size);
+// The same for a range given relative to the data section.
+inline Status CheckData(const SegmentLayout& l, uint64_t data_offset, uint64_t size) {
+  return CheckRange(l, l.data.file_offset + data_offset, size);
+}
+// Hashes a whole section against its table checksum (the schema at open).
+Status CheckSection(const SegmentLayout& l, const SectionSpan& s);
+// Open-time part (ParseLayout's last step): validates the block checksum
+// section (or its absence) and sets up `l->checked`.
+Status SetUpChecks(SegmentLayout* l);
+// Benchmark seam: false makes CheckRange pass without checking, to measure
+// what the checks cost (bench/integrity_bench.cc). Never off in a product.
+void SetRangeChecksForBenchmark(bool on);
+// Every unit's checksum, linear in the file (part of VerifySections).
+Status VerifyAllUnits(const SegmentLayout& l);
+// Units proven so far, and the bitmap's size in bytes (for tests, benches).
+uint64_t CheckedUnitCount(const SegmentLayout& l);
+size_t CheckedBitmapBytes(const SegmentLayout& l);
 
 struct RawItem {
   std::string_view key;

@@ -167,8 +167,8 @@ Status ReadSectionTable(const uint8_t* data, size_t size, uint32_t section_count
                         SegmentLayout* layout) {
   SegmentLayout& l = *layout;
   SectionSpan* by_kind[sf::kSectionKindCount] = {
-      nullptr, &l.schema, &l.data, &l.record_offsets, &l.directory, &l.entries, &l.ranges,
-      &l.postings};
+      nullptr,    &l.schema, &l.data,     &l.record_offsets, &l.directory,
+      &l.entries, &l.ranges, &l.postings, &l.block_sums};
   uint64_t prev_end = sf::HeaderAreaSize(section_count);
   for (uint32_t i = 0; i < section_count; ++i) {
     const uint64_t at = sizeof(sf::Header) + uint64_t{i} * sizeof(sf::SectionEntry);
@@ -236,6 +236,7 @@ Result<SegmentLayout> ParseLayout(const uint8_t* data, size_t size, std::string 
   MAPFS_RETURN_IF_ERROR(CheckKindsAndCounts(l));
   MAPFS_RETURN_IF_ERROR(ReadSectionTable(data, size, h.section_count, &l));
   MAPFS_RETURN_IF_ERROR(CheckRequiredSections(l));
+  MAPFS_RETURN_IF_ERROR(SetUpChecks(&l));
   return l;
 }
 
@@ -244,11 +245,14 @@ Result<RawItem> ReadItem(const SegmentLayout& l, uint64_t off) {
   if (off % sf::kItemAlign != 0 || off > d.size || d.size - off < sizeof(sf::ItemHeader)) {
     return SegmentCorruption(l, d.file_offset + off, "item offset outside the data section");
   }
+  MAPFS_RETURN_IF_ERROR(CheckData(l, off, sizeof(sf::ItemHeader)));
   const sf::ItemHeader h = Load<sf::ItemHeader>(d.data + off);
   const uint64_t rec = off + sf::ItemRecordOffset(h.key_size);
   if (rec > d.size || d.size - rec < h.record_size) {
     return SegmentCorruption(l, d.file_offset + off, "item runs past the data section");
   }
+  // The key and record are served (or compared) straight from the mapping.
+  MAPFS_RETURN_IF_ERROR(CheckData(l, off, rec + h.record_size - off));
   const char* base = reinterpret_cast<const char*>(d.data);
   return RawItem{{base + off + sizeof(sf::ItemHeader), h.key_size}, {base + rec, h.record_size}};
 }
@@ -258,6 +262,7 @@ Result<RawItem> ReadRecordItem(const SegmentLayout& l, uint64_t i) {
     return Status::OutOfRange(l.name + ": record " + std::to_string(i) + " of " +
                               std::to_string(l.record_count));
   }
+  MAPFS_RETURN_IF_ERROR(CheckRange(l, l.record_offsets.file_offset + 8 * i, 8));
   return ReadItem(l, Load<uint64_t>(l.record_offsets.data + 8 * i));
 }
 
@@ -266,6 +271,7 @@ Result<RawItem> ReadEntryItem(const SegmentLayout& l, uint64_t ordinal) {
     return Status::OutOfRange(l.name + ": key " + std::to_string(ordinal) + " of " +
                               std::to_string(l.key_count));
   }
+  MAPFS_RETURN_IF_ERROR(CheckRange(l, l.entries.file_offset + 8 * ordinal, 8));
   return ReadItem(l, sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * ordinal)));
 }
 
@@ -275,9 +281,12 @@ Result<uint64_t> MappingRecordAt(const SegmentLayout& l, uint64_t ordinal) {
     return Status::OutOfRange(l.name + ": key " + std::to_string(ordinal) + " of " +
                               std::to_string(l.key_count));
   }
+  MAPFS_RETURN_IF_ERROR(CheckRange(l, l.entries.file_offset + 8 * ordinal, 8));
   const uint64_t item = sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * ordinal));
   MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> id,
                          BinarySearch(l.record_count, [&](uint64_t i) -> Result<int> {
+                           MAPFS_RETURN_IF_ERROR(
+                               CheckRange(l, l.record_offsets.file_offset + 8 * i, 8));
                            const uint64_t at = Load<uint64_t>(l.record_offsets.data + 8 * i);
                            return at < item ? -1 : at > item;
                          }));
@@ -294,11 +303,14 @@ Result<std::optional<uint64_t>> FindOrdinal(const SegmentLayout& l, std::string_
   const uint32_t k = l.index_bits;
   const uint64_t b = sf::BucketOf(h, k);
   const uint32_t fp = sf::FingerprintOf(h, k);
+  MAPFS_RETURN_IF_ERROR(CheckRange(l, l.directory.file_offset + 4 * b, 8));
   const uint32_t lo = Load<uint32_t>(l.directory.data + 4 * b);
   const uint32_t hi = Load<uint32_t>(l.directory.data + 4 * b + 4);
   if (lo > hi || hi > l.key_count) {
     return SegmentCorruption(l, l.directory.file_offset + 4 * b, "directory out of order");
   }
+  MAPFS_RETURN_IF_ERROR(
+      CheckRange(l, l.entries.file_offset + 8 * uint64_t{lo}, 8 * uint64_t{hi - lo}));
   for (uint64_t e = lo; e < hi; ++e) {
     const uint64_t v = Load<uint64_t>(l.entries.data + 8 * e);
     const uint32_t efp = sf::EntryFingerprint(v);
@@ -317,10 +329,14 @@ Result<Segment::RecordIds> RangeAt(const SegmentLayout& l, uint64_t ordinal) {
     return Status::OutOfRange(l.name + ": key " + std::to_string(ordinal) + " of " +
                               std::to_string(l.key_count));
   }
+  MAPFS_RETURN_IF_ERROR(CheckRange(l, l.ranges.file_offset + 8 * ordinal, 8));
   const sf::Range r = Load<sf::Range>(l.ranges.data + 8 * ordinal);
   if (uint64_t{r.first} + r.count > l.record_count) {
     return SegmentCorruption(l, l.ranges.file_offset + 8 * ordinal, "range past the postings");
   }
+  // RecordIds reads the ids in place: prove the whole slice now.
+  MAPFS_RETURN_IF_ERROR(
+      CheckRange(l, l.postings.file_offset + 4 * uint64_t{r.first}, 4 * uint64_t{r.count}));
   return Segment::RecordIds(l.postings.data + 4 * uint64_t{r.first}, r.count);
 }
 

@@ -136,7 +136,10 @@ Status VerifySections(const SegmentLayout& l) {
     }
     prev_end = e.offset + e.size;
   }
-  return CheckZero(l, prev_end, l.size);
+  MAPFS_RETURN_IF_ERROR(CheckZero(l, prev_end, l.size));
+  // Block checksums are checked one by one too: a block whose stored sum is
+  // wrong would fail reads although every section checksum matches.
+  return l.checked->blocks ? VerifyAllUnits(l) : Status::OK();
 }
 
 Status VerifyLayout(const SegmentLayout& l) {
