@@ -53,6 +53,7 @@ std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string pa
     return src;
   }
   src->seg = std::make_unique<Segment>(std::move(seg).value());
+  src->checked = std::make_unique<RecordChecks>(src->seg->record_count());
   src->schema_yaml = src->seg->schema().ToYaml();
   src->info_json = InfoJson(*src->seg);
   return src;
@@ -207,6 +208,8 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOpti
     tree->root_mtime_ = st.st_mtim;
     MAPFS_RETURN_IF_ERROR(tree->ScanDirectory(0, source));
   }
+  tree->slots_.set_release_grace(options.release_grace.value_or(
+      tree->single_ ? kSingleFileGrace : kInvalidatedGrace));
   tree->opened_ = true;
   return tree;
 }
@@ -220,6 +223,8 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::vector<TreeSource>& sources,
   for (const TreeSource& spec : sources) {
     MAPFS_RETURN_IF_ERROR(tree->AddSource(spec));
   }
+  tree->slots_.set_release_grace(options.release_grace.value_or(
+      tree->single_ ? kSingleFileGrace : kInvalidatedGrace));
   tree->opened_ = true;
   return tree;
 }
