@@ -439,7 +439,7 @@ Result<NodeAttr> Tree::OpenNode(uint64_t ino, uint64_t* handle) {
   // The slot of the version resolved (for a single-file mount's root, the
   // current one); slot 0, the root of several sources, holds nothing.
   const uint32_t slot = node.kind == Node::Kind::kMountRoot ? 0 : node.id.slot;
-  if (!slots_.Open(slot)) return Status::IOError("the source was replaced", ESTALE);
+  if (!slots_.Open(slot, node.src)) return Status::IOError("the source was replaced", ESTALE);
   *handle = slot;
   return a;
 }

@@ -405,8 +405,9 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
   const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
   const uint32_t slot = Install(std::move(fresh));
   if (slot == 0) {
-    LogError("%s: replacement refused: every version slot is held by open files; still "
-             "serving the previous version", path.c_str());
+    LogError("%s: replacement refused: every version slot is taken (by open files, or by "
+             "inode numbers the kernel still caches); still serving the previous version",
+             path.c_str());
     return;
   }
   {

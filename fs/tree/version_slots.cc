@@ -70,13 +70,13 @@ void VersionSlots::Count(uint32_t slot, int64_t lookups) {
   SettleLocked(s, std::chrono::steady_clock::now());
 }
 
-bool VersionSlots::Open(uint32_t slot) {
+bool VersionSlots::Open(uint32_t slot, const SourceVersion* version) {
   if (slot == 0 || slot >= capacity_) return true;
   // Shared: RetireLocked (unique) sees either no handle and releases, or
   // this handle and keeps the version.
   std::shared_lock lock(mu_);
   Slot& s = slots_[slot];
-  if (!s.src) return false;
+  if (!s.src || s.src.get() != version) return false;
   ++s.handles;
   return true;
 }

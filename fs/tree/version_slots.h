@@ -31,7 +31,7 @@
 //   VersionSlots slots;
 //   uint32_t s = slots.Install(version);  // 0: every slot is taken
 //   slots.Count(s, 1);                    // the kernel looked one up
-//   slots.Open(s);                        // the kernel opened one
+//   slots.Open(s, version.get());         // the kernel opened one
 //   { std::unique_lock l(slots.mutex()); slots.RetireLocked(s); }  // replaced
 //   slots.Close(s);                       // last handle closed: `version` is released
 //   slots.Count(s, -1);                   // forgotten: the slot number is free
@@ -91,9 +91,10 @@ class VersionSlots {
   // frees a retired slot whose count reaches 0. Slot 0 is not counted.
   void Count(uint32_t slot, int64_t lookups);
   // An open handle on the version in `slot`, which stays held until the
-  // matching Close even if retired meanwhile. False (nothing opened) if the
-  // version was released already. Slot 0 holds nothing: always true.
-  bool Open(uint32_t slot);
+  // matching Close even if retired meanwhile. False (nothing opened) if
+  // `slot` no longer holds `version` (released already). Slot 0 holds
+  // nothing: always true.
+  bool Open(uint32_t slot, const SourceVersion* version);
   void Close(uint32_t slot);
   // Releases the retired versions whose grace is over and that no handle
   // holds; returns how many retired versions are still held.

@@ -86,8 +86,10 @@ TEST(VersionSlotsTest, AnOpenHandleHoldsARetiredVersionUntilItsLastClose) {
     s = slots.Install(std::move(v));
   }
   slots.Count(s, 1);
-  ASSERT_TRUE(slots.Open(s));
-  ASSERT_TRUE(slots.Open(s));
+  const SourceVersion* held = slots.At(s).get();
+  ASSERT_TRUE(slots.Open(s, held));
+  ASSERT_TRUE(slots.Open(s, held));
+  EXPECT_FALSE(slots.Open(s, nullptr)) << "not the version the slot holds";
   Retire(slots, s);
   ASSERT_NE(slots.At(s), nullptr);  // still read through the open handles
   EXPECT_EQ(slots.At(s)->name, "old");
@@ -96,7 +98,7 @@ TEST(VersionSlotsTest, AnOpenHandleHoldsARetiredVersionUntilItsLastClose) {
   slots.Close(s);
   EXPECT_EQ(slots.At(s), nullptr);
   EXPECT_TRUE(watch.expired());
-  EXPECT_FALSE(slots.Open(s)) << "a released version cannot be opened again";
+  EXPECT_FALSE(slots.Open(s, held)) << "a released version cannot be opened again";
   EXPECT_EQ(slots.reserved_slots(), 1u);
   slots.Count(s, -1);
   EXPECT_EQ(slots.reserved_slots(), 0u);
@@ -105,10 +107,10 @@ TEST(VersionSlotsTest, AnOpenHandleHoldsARetiredVersionUntilItsLastClose) {
 TEST(VersionSlotsTest, HandlesOfACurrentVersionNeverReleaseIt) {
   VersionSlots slots(4);
   const uint32_t s = slots.Install(Version("current"));
-  ASSERT_TRUE(slots.Open(s));
+  ASSERT_TRUE(slots.Open(s, slots.At(s).get()));
   slots.Close(s);
   EXPECT_NE(slots.At(s), nullptr);
-  EXPECT_TRUE(slots.Open(0));  // the mount root holds nothing
+  EXPECT_TRUE(slots.Open(0, nullptr));  // the mount root holds nothing
   slots.Close(0);
 }
 
