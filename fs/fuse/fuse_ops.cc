@@ -170,37 +170,51 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
   ReadDir(req, ino, size, off, true);
 }
 
+// Files are always opened, whatever the `open` option says: an open file
+// holds its version (Tree::OpenNode), which a replacement releases at the
+// last close; in no-open mode the kernel would not say when that is. With
+// keep_cache the kernel keeps its page cache across opens as in no-open mode.
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
   Count(ctx.requests.open);
   if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
-  // No-open mode: one ENOSYS and the kernel stops sending opens, keeping
-  // its page cache of every file (it defaults to keep_cache then).
-  if (!ctx.options.open) return (void)fuse_reply_err(req, ENOSYS);
-  Result<NodeAttr> a = ctx.tree->GetAttr(ino);
+  uint64_t handle = 0;
+  Result<NodeAttr> a = ctx.tree->OpenNode(ino, &handle);
   if (!a.ok()) return ReplyError(req, a.status());
-  if (a->is_dir) return (void)fuse_reply_err(req, EISDIR);
+  if (a->is_dir) {
+    ctx.tree->ReleaseNode(handle);
+    return (void)fuse_reply_err(req, EISDIR);
+  }
+  fi->fh = handle;
   // Live files (shared arrays) open without keep_cache, so the kernel drops
   // its cached pages and a new reader sees current data. Not direct_io: that
   // would refuse the MAP_SHARED mappings np.load(mmap_mode="r") makes.
   fi->keep_cache = a->live ? 0 : 1;
-  fuse_reply_open(req, fi);
+  if (fuse_reply_open(req, fi) != 0) ctx.tree->ReleaseNode(handle);  // the open was interrupted
 }
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
   Count(ctx.requests.open);
+  // No-open mode: one ENOSYS and the kernel stops sending opendirs, keeping
+  // its cached listings.
   if (!ctx.options.open) return (void)fuse_reply_err(req, ENOSYS);
-  Result<NodeAttr> a = ctx.tree->GetAttr(ino);
+  uint64_t handle = 0;
+  Result<NodeAttr> a = ctx.tree->OpenNode(ino, &handle);
   if (!a.ok()) return ReplyError(req, a.status());
-  if (!a->is_dir) return (void)fuse_reply_err(req, ENOTDIR);
+  if (!a->is_dir) {
+    ctx.tree->ReleaseNode(handle);
+    return (void)fuse_reply_err(req, ENOTDIR);
+  }
+  fi->fh = handle;
   fi->keep_cache = 1;
   fi->cache_readdir = 1;
-  fuse_reply_open(req, fi);
+  if (fuse_reply_open(req, fi) != 0) ctx.tree->ReleaseNode(handle);
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info*) {
+void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
   Count(Ctx(req).requests.other);
+  Ctx(req).tree->ReleaseNode(fi->fh);
   fuse_reply_err(req, 0);
 }
 

@@ -6,7 +6,9 @@
 #include <sys/inotify.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cerrno>
 #include <cstring>
 
@@ -21,6 +23,7 @@ namespace {
 constexpr uint32_t kEvents =
     IN_MOVED_TO | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
 constexpr int kPollMillis = 1000;
+constexpr int kSweepMillis = 100;
 
 std::pair<std::string, std::string> SplitPath(const std::string& path) {
   const size_t slash = path.rfind('/');
@@ -62,22 +65,32 @@ void ReloadWatcher::Stop() {
 }
 
 void ReloadWatcher::Run() {
+  using Clock = std::chrono::steady_clock;
   pollfd fds[2] = {{stop_.get(), POLLIN, 0}, {inotify_.get(), POLLIN, 0}};
   const nfds_t count = inotify_.valid() ? 2 : 1;
+  auto next_check = Clock::now() + std::chrono::milliseconds(kPollMillis);
+  bool retired_held = false;
   while (true) {
-    const int n = ::poll(fds, count, kPollMillis);
+    // Replaced versions held for their grace are looked at more often, so
+    // they go soon after it ends.
+    const auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(
+        next_check - Clock::now());
+    const int timeout = static_cast<int>(std::clamp<int64_t>(
+        wait.count(), 0, retired_held ? kSweepMillis : kPollMillis));
+    const int n = ::poll(fds, count, timeout);
     if (n < 0 && errno != EINTR) {
       LogError("reload watcher: poll: %s", std::strerror(errno));
       return;
     }
     if (fds[0].revents & POLLIN) return;
-    if (n > 0 && (fds[1].revents & POLLIN)) {
-      HandleEvents();
-    } else if (n == 0) {
+    if (n > 0 && (fds[1].revents & POLLIN)) HandleEvents();
+    if (Clock::now() >= next_check) {
       CheckNow();
+      next_check = Clock::now() + std::chrono::milliseconds(kPollMillis);
     }
     ReportTruncations();
     FlushSuppressedLogs();
+    retired_held = tree_->ReleaseRetired() > 0;
   }
 }
 

@@ -3,7 +3,8 @@
 // directory switched to a new target, network filesystems — stats every
 // source file once a second), calls Tree::Refresh, and tells the kernel to
 // drop what changed (fuse_lowlevel_notify_inval_*), so a rebuilt file renamed
-// over a source is served within about a second.
+// over a source is served within about a second. Once a second it also
+// releases the replaced versions no open file holds (Tree::ReleaseRetired).
 #ifndef MAPFS_FS_RELOAD_H_
 #define MAPFS_FS_RELOAD_H_
 

@@ -15,6 +15,7 @@
 #include "mapfs/segment.h"
 #include "mapfs/shared_array.h"
 #include "mapfs/status.h"
+#include "record_checks.h"
 
 namespace mapfs::fs {
 
@@ -36,6 +37,9 @@ struct SourceVersion {
   std::string path;
   Status status;     // why the segment failed to open
   std::unique_ptr<Segment> seg;
+  // The records of `seg` that passed the record verifier (tree.cc,
+  // CheckRecord); null until `seg` opens.
+  std::unique_ptr<RecordChecks> checked;
   std::string schema_yaml;
   std::string info_json;
   timespec mtime{};

@@ -155,6 +155,10 @@ Status Tree::ResolveValue(Node* n, std::string_view record) const {
   auto corrupt = [&](const Status& st) { return CorruptNode(*n, st); };
   Result<View> rec = seg.ViewOf(record);
   if (!rec.ok()) return corrupt(rec.status());
+  // The record's own directory is checked when listed or looked into
+  // (Lookup, ReadDir), so that its attributes (a listing of the collection)
+  // cost no pass over it.
+  if (id.depth > 0) MAPFS_RETURN_IF_ERROR(CheckRecord(*n, *rec));
   View v = *rec;
   for (uint32_t i = 0; i < id.depth; ++i) {
     if (id.steps[i] == kJsonStep) {
@@ -171,6 +175,15 @@ Status Tree::ResolveValue(Node* n, std::string_view record) const {
   }
   n->kind = Node::Kind::kValue;
   n->value = v;
+  return Status::OK();
+}
+
+Status Tree::CheckRecord(const Node& n, const View& record) const {
+  RecordChecks* checked = n.src->checked.get();
+  if (checked != nullptr && checked->Passed(n.id.id)) return Status::OK();
+  Status st = Verify(record);
+  if (!st.ok()) return CorruptNode(n, st);
+  if (checked != nullptr) checked->MarkPassed(n.id.id);
   return Status::OK();
 }
 
@@ -275,20 +288,24 @@ Result<NodeAttr> Tree::RecordAttr(const Node& parent, const NodeId& child_id,
 
 Result<NodeAttr> Tree::LookupEntry(const Node& parent, std::string_view name) {
   const uint32_t dir_slot = parent.kind == Node::Kind::kMountRoot ? 0 : parent.id.slot;
-  NodeId child;
-  {
-    // Pinned under the lock, so a concurrent replacement cannot release
-    // the version between finding it and counting this lookup.
-    std::shared_lock lock(slots_.mutex());
-    for (const Entry& e : slots_[dir_slot].entries) {
-      if (e.name == name) child.slot = e.slot;
+  // A replacement between finding the entry and resolving it may release
+  // the version found (ESTALE): the entry then names the new one.
+  for (int attempt = 0;; ++attempt) {
+    NodeId child;
+    {
+      // Counted under the lock, so the slot number cannot be freed and
+      // reused between finding it and counting this lookup.
+      std::shared_lock lock(slots_.mutex());
+      for (const Entry& e : slots_[dir_slot].entries) {
+        if (e.name == name) child.slot = e.slot;
+      }
+      if (child.slot != 0) slots_.Count(child.slot, 1);
     }
-    if (child.slot != 0) slots_.Count(child.slot, 1);
+    if (child.slot == 0) return Status::NotFound(std::string(name));
+    Result<NodeAttr> a = ChildAttr(parent, child, nullptr, true);
+    slots_.Count(child.slot, -1);
+    if (a.ok() || a.status().posix_errno() != ESTALE || attempt == 2) return a;
   }
-  if (child.slot == 0) return Status::NotFound(std::string(name));
-  Result<NodeAttr> a = ChildAttr(parent, child, nullptr, true);
-  slots_.Count(child.slot, -1);
-  return a;
 }
 
 Result<NodeAttr> Tree::LookupInCollection(const Node& parent, std::string_view name) {
@@ -351,6 +368,7 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
       return ChildAttr(parent, child, nullptr, true);
     }
     case Node::Kind::kValue: {
+      if (parent.id.depth == 0) MAPFS_RETURN_IF_ERROR(CheckRecord(parent, parent.value));
       if (name == "@json") {
         if (!child.Push(kJsonStep)) return Status::NotFound("too deep");
         return ChildAttr(parent, child, nullptr, true);
@@ -463,7 +481,24 @@ Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
   }
   // The file may have shrunk while this read copied from it.
   if (node.src->seg && node.src->seg->damaged()) return Damaged(*node.src);
+  out->hold = node.hold;
   return Status::OK();
+}
+
+Result<NodeAttr> Tree::OpenNode(uint64_t ino, uint64_t* handle) {
+  MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
+  MAPFS_ASSIGN_OR_RETURN(NodeAttr a, AttrOf(node));
+  a.ino = ino;
+  // The slot of the version resolved (for a single-file mount's root, the
+  // current one); slot 0, the root of several sources, holds nothing.
+  const uint32_t slot = node.kind == Node::Kind::kMountRoot ? 0 : node.id.slot;
+  if (!slots_.Open(slot, node.src)) return Status::IOError("the source was replaced", ESTALE);
+  *handle = slot;
+  return a;
+}
+
+void Tree::ReleaseNode(uint64_t handle) {
+  if (handle < slots_.capacity()) slots_.Close(static_cast<uint32_t>(handle));
 }
 
 }  // namespace mapfs::fs

@@ -13,11 +13,14 @@
 //
 // Versions: segments are immutable, but a source file may be replaced (a
 // rebuild renamed over it). Refresh() opens the new file and, if it
-// validates, serves it under new inode numbers while the old version keeps
-// answering for the inode numbers the kernel already holds (open files); the
-// old mapping is released once the kernel has forgotten all of them. Inode
-// numbers carry the version's slot, so no cached page or attribute of one
-// version is ever taken for the other's.
+// validates, serves it under new inode numbers. The old version keeps
+// answering for files and directories open on it (OpenNode) and is released
+// (unmapped) at the last ReleaseNode, or if none is open after a short
+// grace (TreeOptions::release_grace, ReleaseRetired), whatever the kernel
+// still caches; its other inode numbers then answer ESTALE, and the kernel
+// walks the path again. Inode numbers carry the version's slot,
+// so no cached page or attribute of one version is ever taken for the
+// other's (version_slots.h).
 //
 // Thread-safety: every method may be called from any number of threads. A
 // shared array's data is read live, as other processes write it; the other
@@ -31,6 +34,7 @@
 #ifndef MAPFS_FS_TREE_H_
 #define MAPFS_FS_TREE_H_
 
+#include <chrono>
 #include <ctime>
 #include <functional>
 #include <atomic>
@@ -56,7 +60,17 @@ constexpr uint64_t kRootIno = 1;
 struct TreeOptions {
   // Budget of the cache of rendered @json documents.
   size_t render_cache_bytes = size_t{64} << 20;
+  // How long a replaced version that no open file holds stays mapped, for
+  // what the kernel cached just before the replacement (version_slots.h).
+  // Default: kSingleFileGrace for a single-file mount, whose root's entries
+  // the kernel may use for kVolatileEntrySeconds without asking, else
+  // kInvalidatedGrace (its entries are invalidated at once: only path walks
+  // in flight).
+  std::optional<std::chrono::milliseconds> release_grace;
 };
+
+constexpr std::chrono::milliseconds kSingleFileGrace{1250};
+constexpr std::chrono::milliseconds kInvalidatedGrace{250};
 
 // One named source of a multi-source tree (a mounts.yaml `sources` entry).
 struct TreeSource {
@@ -107,6 +121,8 @@ struct ReadReply {
   int count = 0;
   std::string owned;
   std::shared_ptr<const std::string> shared;
+  // The version the pieces point into, held until the reply is sent.
+  std::shared_ptr<const void> hold;
   size_t size() const { return pieces[0].size() + (count > 1 ? pieces[1].size() : 0); }
 };
 
@@ -147,8 +163,15 @@ class Tree {
   // Number of files whose checksums were verified before being served (for
   // tests and stats).
   uint64_t verified_files() const { return verified_; }
+  // Releases the replaced versions whose grace is over and that no open
+  // file holds (TreeOptions::release_grace); called about once a second.
+  // Returns how many replaced versions are still held.
+  size_t ReleaseRetired() { return slots_.Sweep(); }
   // Number of source versions held, current and retired (for tests).
   size_t open_versions() const;
+  // Number of slot numbers in use: versions held, and released versions
+  // whose inode numbers the kernel may still name (for tests).
+  size_t reserved_slots() const { return slots_.reserved_slots(); }
 
   Result<NodeAttr> GetAttr(uint64_t ino) const;
   // The child `name` of directory `parent`. A deep child's inode number is
@@ -162,9 +185,14 @@ class Tree {
   Status ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill);
   // Up to `size` bytes of file `ino` from `offset` (short at end of file).
   Status Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out);
-  // The kernel dropped `n` lookups of `ino`. Releases a replaced version
-  // once the kernel holds none of its inode numbers.
+  // The kernel dropped `n` lookups of `ino`. Frees the slot number of a
+  // replaced version once the kernel holds none of its inode numbers.
   void Forget(uint64_t ino, uint64_t n);
+  // An open of `ino` (a file or directory): its attributes, and in *handle
+  // what to give ReleaseNode. Until then the version of `ino` stays mapped
+  // and `ino` keeps reading it, even once replaced.
+  Result<NodeAttr> OpenNode(uint64_t ino, uint64_t* handle);
+  void ReleaseNode(uint64_t handle);
 
   // True if some file is live (NodeAttr::live): the mount must see opens.
   bool has_live_files() const { return live_; }
@@ -234,6 +262,11 @@ class Tree {
   Result<std::optional<std::string_view>> ResolveKeyDir(Node* n) const;
   Result<std::optional<std::string_view>> ResolveApproxKey(Node* n) const;
   Status ResolveValue(Node* n, std::string_view record) const;
+  // Nothing below a record (listing, field files, @json) is served before
+  // the record passed the record verifier once in its version: a record
+  // that is not a tree (refs forming cycles) answers EIO instead of an
+  // endless tree. `record` is the view of `n`'s record.
+  Status CheckRecord(const Node& n, const View& record) const;
   Result<NodeAttr> AttrOf(const Node& node) const;
   Result<NodeAttr> ChildAttr(const Node& parent, const NodeId& child_id, const View* child,
                              bool count_lookup);

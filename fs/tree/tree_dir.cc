@@ -44,6 +44,9 @@ Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& 
   }
   MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
   if (!node.is_dir()) return Status::IOError("not a directory", ENOTDIR);
+  if (node.kind == Node::Kind::kValue && node.id.depth == 0) {
+    MAPFS_RETURN_IF_ERROR(CheckRecord(node, node.value));  // a record's own directory
+  }
   NodeAttr dot;
   dot.is_dir = true;
   dot.mtime = node.src ? node.src->mtime : root_mtime_;

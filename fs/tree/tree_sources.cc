@@ -53,6 +53,7 @@ std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string pa
     return src;
   }
   src->seg = std::make_unique<Segment>(std::move(seg).value());
+  src->checked = std::make_unique<RecordChecks>(src->seg->record_count());
   src->schema_yaml = src->seg->schema().ToYaml();
   src->info_json = InfoJson(*src->seg);
   return src;
@@ -207,6 +208,8 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOpti
     tree->root_mtime_ = st.st_mtim;
     MAPFS_RETURN_IF_ERROR(tree->ScanDirectory(0, source));
   }
+  tree->slots_.set_release_grace(options.release_grace.value_or(
+      tree->single_ ? kSingleFileGrace : kInvalidatedGrace));
   tree->opened_ = true;
   return tree;
 }
@@ -220,6 +223,8 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::vector<TreeSource>& sources,
   for (const TreeSource& spec : sources) {
     MAPFS_RETURN_IF_ERROR(tree->AddSource(spec));
   }
+  tree->slots_.set_release_grace(options.release_grace.value_or(
+      tree->single_ ? kSingleFileGrace : kInvalidatedGrace));
   tree->opened_ = true;
   return tree;
 }
@@ -400,8 +405,9 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
   const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
   const uint32_t slot = Install(std::move(fresh));
   if (slot == 0) {
-    LogError("%s: replacement refused: every version slot is held by open files; still "
-             "serving the previous version", path.c_str());
+    LogError("%s: replacement refused: every version slot is taken (by open files, or by "
+             "inode numbers the kernel still caches); still serving the previous version",
+             path.c_str());
     return;
   }
   {

@@ -16,12 +16,12 @@ uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src) {
   for (uint32_t tries = 1; tries < capacity_; ++tries) {
     next_ = next_ % (capacity_ - 1) + 1;
     Slot& s = slots_[next_];
-    if (s.src) continue;
+    if (s.src || s.retired) continue;
     s.src = std::move(src);
     s.entries.clear();
     s.dir_path.clear();
-    s.retired = false;
     s.lookups = 0;
+    s.handles = 0;
     return next_;
   }
   return 0;
@@ -33,14 +33,33 @@ std::shared_ptr<const SourceVersion> VersionSlots::At(uint32_t slot) const {
   return slots_[slot].src;
 }
 
+void VersionSlots::SettleLocked(Slot& s, std::chrono::steady_clock::time_point now) {
+  if (!s.retired || s.handles.load() > 0 || now < s.release_after) return;
+  // No handle is open on it: unmap it now. Requests being served hold their
+  // own reference and release it when they reply.
+  s.src.reset();
+  if (s.lookups.load() <= 0) s.retired = false;  // the kernel names none of its numbers
+}
+
 void VersionSlots::RetireLocked(uint32_t slot) {
   if (slot == 0 || slot >= capacity_) return;
-  Slot& s = slots_[slot];
-  if (s.lookups.load() <= 0) {
-    s.src.reset();
-  } else {
-    s.retired = true;
+  const auto now = std::chrono::steady_clock::now();
+  slots_[slot].retired = true;
+  slots_[slot].release_after = now + grace_;
+  SettleLocked(slots_[slot], now);
+}
+
+size_t VersionSlots::Sweep() {
+  std::unique_lock lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  size_t held = 0;
+  for (uint32_t i = 1; i < capacity_; ++i) {
+    Slot& s = slots_[i];
+    if (!s.retired || !s.src) continue;
+    SettleLocked(s, now);
+    held += s.src != nullptr;
   }
+  return held;
 }
 
 void VersionSlots::Count(uint32_t slot, int64_t lookups) {
@@ -48,17 +67,39 @@ void VersionSlots::Count(uint32_t slot, int64_t lookups) {
   Slot& s = slots_[slot];
   if (s.lookups.fetch_add(lookups) + lookups > 0 || lookups > 0) return;
   std::unique_lock lock(mu_);
-  if (s.retired && s.lookups.load() <= 0) {
-    // The kernel holds no inode number of this version any more: unmap it.
-    s.retired = false;
-    s.src.reset();
-  }
+  SettleLocked(s, std::chrono::steady_clock::now());
+}
+
+bool VersionSlots::Open(uint32_t slot, const SourceVersion* version) {
+  if (slot == 0 || slot >= capacity_) return true;
+  // Shared: RetireLocked (unique) sees either no handle and releases, or
+  // this handle and keeps the version.
+  std::shared_lock lock(mu_);
+  Slot& s = slots_[slot];
+  if (!s.src || s.src.get() != version) return false;
+  ++s.handles;
+  return true;
+}
+
+void VersionSlots::Close(uint32_t slot) {
+  if (slot == 0 || slot >= capacity_) return;
+  Slot& s = slots_[slot];
+  if (s.handles.fetch_sub(1) - 1 > 0) return;
+  std::unique_lock lock(mu_);
+  SettleLocked(s, std::chrono::steady_clock::now());
 }
 
 size_t VersionSlots::open_versions() const {
   std::shared_lock lock(mu_);
   size_t n = 0;
   for (uint32_t i = 1; i < capacity_; ++i) n += slots_[i].src != nullptr;
+  return n;
+}
+
+size_t VersionSlots::reserved_slots() const {
+  std::shared_lock lock(mu_);
+  size_t n = 0;
+  for (uint32_t i = 1; i < capacity_; ++i) n += slots_[i].src != nullptr || slots_[i].retired;
   return n;
 }
 

@@ -204,7 +204,10 @@ PyObject* ViewToPy(const View& v, OwnerObject* owner) {
   }
 }
 
-PyObject* ViewToPlain(const View& v, OwnerObject* owner, bool hashable) {
+namespace {
+
+// ViewToPlain without the check, for the values below a verified one.
+PyObject* PlainOf(const View& v, OwnerObject* owner, bool hashable) {
   if (v.is_null()) Py_RETURN_NONE;
   if (Py_EnterRecursiveCall(" converting a mapfs value")) return nullptr;
   PyObject* result = nullptr;
@@ -212,8 +215,8 @@ PyObject* ViewToPlain(const View& v, OwnerObject* owner, bool hashable) {
   result = ScalarToPy(v, &is_scalar);
   if (!is_scalar) {
     // Inside a hashable value everything must be hashable too.
-    auto plain = [owner, hashable](const View& e) { return ViewToPlain(e, owner, hashable); };
-    auto plain_key = [owner](const View& e) { return ViewToPlain(e, owner, true); };
+    auto plain = [owner, hashable](const View& e) { return PlainOf(e, owner, hashable); };
+    auto plain_key = [owner](const View& e) { return PlainOf(e, owner, true); };
     switch (v.kind()) {
       case TypeKind::kList:
         result = ElementsToList(v, plain);
@@ -245,8 +248,8 @@ PyObject* ViewToPlain(const View& v, OwnerObject* owner, bool hashable) {
             SetStatusError(val.status());
             break;
           }
-          PyObject* pk = ViewToPlain(*k, owner, true);
-          PyObject* pv = pk == nullptr ? nullptr : ViewToPlain(*val, owner, false);
+          PyObject* pk = PlainOf(*k, owner, true);
+          PyObject* pv = pk == nullptr ? nullptr : PlainOf(*val, owner, false);
           if (pv == nullptr || PyDict_SetItem(result, pk, pv) < 0) Py_CLEAR(result);
           Py_XDECREF(pk);
           Py_XDECREF(pv);
@@ -264,7 +267,7 @@ PyObject* ViewToPlain(const View& v, OwnerObject* owner, bool hashable) {
             SetStatusError(f.status());
             break;
           }
-          PyObject* pv = ViewToPlain(*f, owner, false);
+          PyObject* pv = PlainOf(*f, owner, false);
           if (pv == nullptr ||
               PyDict_SetItem(result, PyTuple_GET_ITEM(names, static_cast<Py_ssize_t>(i)), pv) <
                   0) {
@@ -295,6 +298,16 @@ PyObject* ViewToPlain(const View& v, OwnerObject* owner, bool hashable) {
   }
   Py_LeaveRecursiveCall();
   return result;
+}
+
+}  // namespace
+
+PyObject* ViewToPlain(const View& v, OwnerObject* owner, bool hashable) {
+  // Verified first (linear in the value's size), like RenderJson: a corrupt
+  // value whose refs form cycles would otherwise expand without end.
+  Status st = Verify(v);
+  if (!st.ok()) return SetStatusError(st);
+  return PlainOf(v, owner, hashable);
 }
 
 int PlainEquals(PyObject* a, PyObject* b) {

@@ -1,7 +1,8 @@
 // Sources replaced while mounted (Tree::Refresh) and trees of named sources
-// (the mounts.yaml form): new versions get new inode numbers, old inode
-// numbers keep reading the old version until the kernel forgets them, and a
-// replacement that does not validate is refused.
+// (the mounts.yaml form): new versions get new inode numbers, files open on
+// the old version keep reading it until closed, the old version is released
+// at its last close whatever the kernel still caches, and a replacement that
+// does not validate is refused.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
@@ -20,6 +21,13 @@ namespace mapfs::fs {
 namespace {
 
 using mapfs::testing::TempDir;
+
+// No release grace: a replaced version no open file holds goes at once.
+TreeOptions Instant() {
+  TreeOptions o;
+  o.release_grace = std::chrono::milliseconds(0);
+  return o;
+}
 
 // Builds a keyed segment next to `path` and renames it over `path`, the way
 // a rebuild replaces a mounted file.
@@ -53,10 +61,14 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
   Build(path, kItemSchema, "Item", {ItemLine("a", 1), ItemLine("b", 2)}, CollectionKind::kMapping, "k");
-  auto tree = Tree::Open(path).value();
+  auto tree = Tree::Open(path, Instant()).value();
   const std::weak_ptr<const Segment> old_segment = tree->segment("");
   const NodeAttr old_a = Walk(*tree, {"a"});
   const NodeAttr old_n = Walk(*tree, {"a", "n"});
+  const NodeAttr old_b = Walk(*tree, {"b", "n"});
+  const NodeAttr old_bdir = Walk(*tree, {"b"});  // "b" now has two lookups
+  uint64_t handle = 0;
+  ASSERT_TRUE(tree->OpenNode(old_n.ino, &handle).ok());  // a reader opens a/n
   EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
   EXPECT_TRUE(old_a.volatile_entry);   // a child of a single-file mount's root
   EXPECT_FALSE(old_n.volatile_entry);
@@ -83,16 +95,86 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
   EXPECT_EQ(tree->open_versions(), 2u);
   EXPECT_EQ(tree->segment("")->record_count(), 2u);
+  // A node of the old version that is not open is not served: the kernel
+  // walks its path again (ESTALE) and finds the new version.
+  EXPECT_TRUE(tree->GetAttr(old_b.ino).ok());  // the version is held by the open a/n
 
-  // The kernel forgets the old version's inode numbers: it is unmapped.
-  // ("a" was looked up by both walks.)
-  tree->Forget(old_a.ino, 2);
-  EXPECT_EQ(tree->open_versions(), 2u);
-  EXPECT_FALSE(old_segment.expired());
-  tree->Forget(old_n.ino, 1);
+  // The last close releases the old mapping, although the kernel still
+  // holds lookups of its inode numbers.
+  tree->ReleaseNode(handle);
   EXPECT_EQ(tree->open_versions(), 1u);
   EXPECT_TRUE(old_segment.expired()) << "the old mapping is released";
   EXPECT_EQ(tree->GetAttr(old_n.ino).status().posix_errno(), ESTALE);
+  EXPECT_EQ(tree->GetAttr(old_b.ino).status().posix_errno(), ESTALE);
+  uint64_t again = 0;
+  EXPECT_EQ(tree->OpenNode(old_n.ino, &again).status().posix_errno(), ESTALE);
+  // Its slot number stays reserved until the kernel forgets those numbers
+  // ("a" was looked up by both walks), so no inode number of it can name
+  // another version.
+  EXPECT_EQ(tree->reserved_slots(), 2u);
+  tree->Forget(old_a.ino, 2);
+  tree->Forget(old_n.ino, 1);
+  tree->Forget(old_b.ino, 1);
+  EXPECT_EQ(tree->reserved_slots(), 2u);
+  tree->Forget(old_bdir.ino, 2);
+  EXPECT_EQ(tree->reserved_slots(), 1u);
+}
+
+TEST(TreeReload, AReplacedVersionNoFileHoldsOpenIsReleasedAtOnce) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(path, Instant()).value();
+  const std::weak_ptr<const Segment> old_segment = tree->segment("");
+  // The kernel holds inode numbers of the old version (cached entries),
+  // and a read was served: neither keeps it.
+  const NodeAttr old_n = Walk(*tree, {"a", "n"});
+  EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
+  Replace(path, {ItemLine("a", 2)});
+  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+  EXPECT_EQ(tree->open_versions(), 1u);
+  EXPECT_TRUE(old_segment.expired());
+  EXPECT_EQ(tree->GetAttr(old_n.ino).status().posix_errno(), ESTALE);
+  EXPECT_EQ(Cat(*tree, {"a", "n"}), "2\n");
+}
+
+TEST(TreeReload, AReplacedVersionIsHeldForItsGraceThenSweptAway) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
+  TreeOptions options;
+  options.release_grace = std::chrono::milliseconds(300);
+  auto tree = Tree::Open(path, options).value();
+  const std::weak_ptr<const Segment> old_segment = tree->segment("");
+  const NodeAttr old_n = Walk(*tree, {"a", "n"});
+  Replace(path, {ItemLine("a", 2)});
+  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+  // Within the grace, what the kernel cached still reads the old version.
+  EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
+  EXPECT_EQ(tree->ReleaseRetired(), 1u);
+  EXPECT_FALSE(old_segment.expired());
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  EXPECT_EQ(tree->ReleaseRetired(), 0u);
+  EXPECT_TRUE(old_segment.expired());
+  EXPECT_EQ(tree->GetAttr(old_n.ino).status().posix_errno(), ESTALE);
+}
+
+TEST(TreeReload, AReadReplyHoldsItsVersionUntilSent) {
+  TempDir dir;
+  const std::string path = dir.File("items.mapfs");
+  Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
+  auto tree = Tree::Open(path, Instant()).value();
+  const std::weak_ptr<const Segment> old_segment = tree->segment("");
+  const NodeAttr seg = Walk(*tree, {"@segment"});
+  ReadReply reply;
+  ASSERT_TRUE(tree->Read(seg.ino, 0, 64, &reply).ok());
+  Replace(path, {ItemLine("a", 2)});
+  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+  // The reply points into the old mapping, which it keeps until it goes.
+  EXPECT_FALSE(old_segment.expired());
+  EXPECT_EQ(reply.pieces[0].substr(0, 8), "MAPFSSEG");
+  reply = ReadReply();
+  EXPECT_TRUE(old_segment.expired());
 }
 
 TEST(TreeReload, JsonOfANewVersionIsNeverTheCachedOld) {
@@ -221,20 +303,21 @@ TEST(TreeReload, ANamedSourceThatFailsNamesItsPlaceInTheConfiguration) {
   EXPECT_TRUE(tree.status().message().starts_with("m.yaml:5:8: ")) << tree.status().message();
 }
 
-TEST(TreeReload, ReaddirplusEntriesCountAsLookupsOfTheirVersion) {
+TEST(TreeReload, ReaddirplusEntriesReserveTheSlotNumberOfTheirVersion) {
   TempDir dir;
   const std::string path = dir.File("items.mapfs");
   Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
-  auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}).value();
+  auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}, Instant()).value();
   // The kernel takes one lookup per readdirplus entry ("." and ".." aside).
   const auto listed = List(*tree, kRootIno, /*plus=*/true);
   ASSERT_EQ(listed.size(), 3u);
   const uint64_t old_ino = listed[2].second.ino;
   Replace(path, {ItemLine("a", 2)});
   ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
-  EXPECT_EQ(tree->open_versions(), 2u);  // held by the listed entry
+  EXPECT_EQ(tree->open_versions(), 1u);  // a listed entry holds no version
+  EXPECT_EQ(tree->reserved_slots(), 2u);  // only its slot number
   tree->Forget(old_ino, 1);
-  EXPECT_EQ(tree->open_versions(), 1u);
+  EXPECT_EQ(tree->reserved_slots(), 1u);
 }
 
 TEST(TreeReload, ReadersRacingReplacementsSeeOneWholeVersion) {
@@ -242,27 +325,44 @@ TEST(TreeReload, ReadersRacingReplacementsSeeOneWholeVersion) {
   const std::string path = dir.File("items.mapfs");
   const std::string long_text(3000, 'x');
   Build(path, kItemSchema, "Item", {ItemLine("a", 1)}, CollectionKind::kMapping, "k");
-  auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}).value();
+  auto tree = Tree::Open(std::vector<TreeSource>{{"items", path, ""}}, Instant()).value();
   std::atomic<bool> stop{false};
   std::atomic<int> reads{0};
+  std::atomic<int> stale{0};
   std::vector<std::thread> readers;
   for (int t = 0; t < 4; ++t) {
     readers.emplace_back([&] {
       while (!stop) {
-        // One path walk, one read, then the forgets the kernel would send.
+        // One path walk, an open, reads, a close, then the forgets the
+        // kernel would send. A walk through a version released meanwhile
+        // gets ESTALE, on which the kernel walks again.
+        uint64_t forget[3] = {0, 0, 0};
+        auto forget_all = [&] {
+          for (uint64_t ino : forget) {
+            if (ino != 0) tree->Forget(ino, 1);
+          }
+        };
         Result<NodeAttr> coll = tree->Lookup(kRootIno, "items");
         ASSERT_TRUE(coll.ok()) << coll.status().ToString();
+        forget[0] = coll->ino;
         Result<NodeAttr> rec = tree->Lookup(coll->ino, "a");
-        ASSERT_TRUE(rec.ok()) << rec.status().ToString();
-        Result<NodeAttr> json = tree->Lookup(rec->ino, "@json");
-        ASSERT_TRUE(json.ok()) << json.status().ToString();
+        Result<NodeAttr> json = rec.ok() ? tree->Lookup(rec->ino, "@json") : rec.status();
+        if (rec.ok()) forget[1] = rec->ino;
+        if (json.ok()) forget[2] = json->ino;
+        uint64_t handle = 0;
+        Result<NodeAttr> opened = json.ok() ? tree->OpenNode(json->ino, &handle) : json.status();
+        if (!opened.ok()) {
+          EXPECT_EQ(opened.status().posix_errno(), ESTALE) << opened.status().ToString();
+          forget_all();
+          ++stale;
+          continue;
+        }
         const std::string text = ReadAll(*tree, json->ino);
+        tree->ReleaseNode(handle);
         EXPECT_TRUE(text == "{\"k\":\"a\",\"n\":1}\n" || text == "{\"k\":\"a\",\"n\":2}\n")
             << text;
         EXPECT_EQ(text.size(), json->size);
-        tree->Forget(json->ino, 1);
-        tree->Forget(rec->ino, 1);
-        tree->Forget(coll->ino, 1);
+        forget_all();
         ++reads;
       }
     });
@@ -274,7 +374,8 @@ TEST(TreeReload, ReadersRacingReplacementsSeeOneWholeVersion) {
   stop = true;
   for (std::thread& t : readers) t.join();
   EXPECT_GT(reads.load(), 0);
-  EXPECT_EQ(tree->open_versions(), 1u) << "every replaced version is released once forgotten";
+  EXPECT_EQ(tree->open_versions(), 1u) << "every replaced version is released once closed";
+  EXPECT_EQ(tree->reserved_slots(), 1u) << "and its slot number freed once forgotten";
 }
 
 TEST(TreeReload, TheWatcherServesARenamedRebuildWithinSeconds) {

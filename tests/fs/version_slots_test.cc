@@ -1,4 +1,5 @@
-// VersionSlots: slot handout, retirement and release of replaced versions.
+// VersionSlots: slot handout, retirement, release of replaced versions at
+// their last close, and slot numbers kept while the kernel names them.
 #include "version_slots.h"
 
 #include <gtest/gtest.h>
@@ -51,17 +52,66 @@ TEST(VersionSlotsTest, RetiredVersionWithoutLookupsIsFreedAtOnce) {
   EXPECT_EQ(slots.open_versions(), 0u);
 }
 
-TEST(VersionSlotsTest, RetiredVersionIsFreedWhenTheKernelForgetsItsLastLookup) {
-  VersionSlots slots(4);
-  const uint32_t s = slots.Install(Version("old"));
+TEST(VersionSlotsTest, KernelLookupsDoNotHoldARetiredVersionOnlyItsSlotNumber) {
+  VersionSlots slots(2);  // one slot for versions
+  std::weak_ptr<const SourceVersion> watch;
+  uint32_t s;
+  {
+    auto v = Version("old");
+    watch = v;
+    s = slots.Install(std::move(v));
+  }
   slots.Count(s, 2);
   Retire(slots, s);
-  ASSERT_NE(slots.At(s), nullptr);  // still named by the kernel: still served
-  slots.Count(s, -1);
-  ASSERT_NE(slots.At(s), nullptr);
-  slots.Count(s, -1);
   EXPECT_EQ(slots.At(s), nullptr);
+  EXPECT_TRUE(watch.expired()) << "released although the kernel still names it";
   EXPECT_EQ(slots.open_versions(), 0u);
+  EXPECT_EQ(slots.reserved_slots(), 1u);
+  // Its inode numbers may still be named: the number is not reused yet.
+  EXPECT_EQ(slots.Install(Version("new")), 0u);
+  slots.Count(s, -1);
+  EXPECT_EQ(slots.Install(Version("new")), 0u);
+  slots.Count(s, -1);
+  EXPECT_EQ(slots.reserved_slots(), 0u);
+  EXPECT_EQ(slots.Install(Version("new")), s);
+}
+
+TEST(VersionSlotsTest, AnOpenHandleHoldsARetiredVersionUntilItsLastClose) {
+  VersionSlots slots(4);
+  std::weak_ptr<const SourceVersion> watch;
+  uint32_t s;
+  {
+    auto v = Version("old");
+    watch = v;
+    s = slots.Install(std::move(v));
+  }
+  slots.Count(s, 1);
+  const SourceVersion* held = slots.At(s).get();
+  ASSERT_TRUE(slots.Open(s, held));
+  ASSERT_TRUE(slots.Open(s, held));
+  EXPECT_FALSE(slots.Open(s, nullptr)) << "not the version the slot holds";
+  Retire(slots, s);
+  ASSERT_NE(slots.At(s), nullptr);  // still read through the open handles
+  EXPECT_EQ(slots.At(s)->name, "old");
+  slots.Close(s);
+  ASSERT_NE(slots.At(s), nullptr);
+  slots.Close(s);
+  EXPECT_EQ(slots.At(s), nullptr);
+  EXPECT_TRUE(watch.expired());
+  EXPECT_FALSE(slots.Open(s, held)) << "a released version cannot be opened again";
+  EXPECT_EQ(slots.reserved_slots(), 1u);
+  slots.Count(s, -1);
+  EXPECT_EQ(slots.reserved_slots(), 0u);
+}
+
+TEST(VersionSlotsTest, HandlesOfACurrentVersionNeverReleaseIt) {
+  VersionSlots slots(4);
+  const uint32_t s = slots.Install(Version("current"));
+  ASSERT_TRUE(slots.Open(s, slots.At(s).get()));
+  slots.Close(s);
+  EXPECT_NE(slots.At(s), nullptr);
+  EXPECT_TRUE(slots.Open(0, nullptr));  // the mount root holds nothing
+  slots.Close(0);
 }
 
 TEST(VersionSlotsTest, LookupsOfACurrentVersionNeverFreeIt) {
@@ -87,6 +137,7 @@ TEST(VersionSlotsTest, FreedSlotsComeBackRoundRobin) {
   EXPECT_TRUE(slots[a].entries.empty());
   EXPECT_FALSE(slots[a].retired);
   EXPECT_EQ(slots[a].lookups.load(), 0);
+  EXPECT_EQ(slots[a].handles.load(), 0);
 }
 
 }  // namespace

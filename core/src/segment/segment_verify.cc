@@ -4,6 +4,7 @@
 #include <xxhash.h>
 
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "segment_internal.h"
@@ -81,6 +82,38 @@ Status VerifyIndex(const SegmentLayout& l) {
   return Status::OK();
 }
 
+// A mapping's record i must be the item the index entry of its own key
+// names. Items are written in input order and never shared (keys are
+// unique), so the record offsets strictly increase, which MappingRecordAt's
+// binary search relies on; and every entry must name one of those items.
+// With key_count = record_count and unique keys (VerifyIndex), entries and
+// record ids are then one-to-one: no record id reaches another key's record.
+// A bitmap of the data section's item starts keeps the check linear.
+Status VerifyMappingRecords(const SegmentLayout& l) {
+  std::vector<bool> is_record(l.data.size / sf::kItemAlign + 1);
+  uint64_t prev = 0;
+  for (uint64_t i = 0; i < l.record_count; ++i) {
+    const uint64_t at = Load<uint64_t>(l.record_offsets.data + 8 * i);
+    if (i > 0 && at <= prev) {
+      return SegmentCorruption(l, l.record_offsets.file_offset + 8 * i,
+                               "record " + std::to_string(i) +
+                                   ": a mapping's record offsets must strictly increase (each "
+                                   "record is its own key's item)");
+    }
+    prev = at;
+    // In bounds: VerifyItems read every record's item.
+    is_record[at / sf::kItemAlign] = true;
+  }
+  for (uint64_t e = 0; e < l.key_count; ++e) {
+    const uint64_t item = sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * e));
+    if (item / sf::kItemAlign >= is_record.size() || !is_record[item / sf::kItemAlign]) {
+      return SegmentCorruption(l, l.entries.file_offset + 8 * e,
+                               "index entry names an item that no record id points at");
+    }
+  }
+  return Status::OK();
+}
+
 Status VerifyRanges(const SegmentLayout& l) {
   uint64_t next = 0;
   std::vector<bool> seen(l.record_count);
@@ -92,6 +125,15 @@ Status VerifyRanges(const SegmentLayout& l) {
     }
     next += r.count;
     MAPFS_ASSIGN_OR_RETURN(RawItem first, ReadEntryItem(l, e));
+    // The entry names its key's first record's item (docs/format.md, "The
+    // hash index"), so that record is reached from its own key only.
+    const uint32_t first_id = Load<uint32_t>(l.postings.data + 4 * uint64_t{r.first});
+    if (first_id >= l.record_count ||
+        sf::EntryItemOffset(Load<uint64_t>(l.entries.data + 8 * e)) !=
+            Load<uint64_t>(l.record_offsets.data + 8 * uint64_t{first_id})) {
+      return SegmentCorruption(l, l.entries.file_offset + 8 * e,
+                               "index entry does not name its first record's item");
+    }
     uint32_t prev = 0;
     for (uint32_t j = 0; j < r.count; ++j) {
       const uint64_t pat = l.postings.file_offset + 4 * (uint64_t{r.first} + j);
@@ -146,6 +188,7 @@ Status VerifyLayout(const SegmentLayout& l) {
   MAPFS_RETURN_IF_ERROR(VerifySections(l));
   MAPFS_RETURN_IF_ERROR(VerifyItems(l));
   if (l.kind != CollectionKind::kArray) MAPFS_RETURN_IF_ERROR(VerifyIndex(l));
+  if (l.kind == CollectionKind::kMapping) MAPFS_RETURN_IF_ERROR(VerifyMappingRecords(l));
   if (l.ranges.present) MAPFS_RETURN_IF_ERROR(VerifyRanges(l));
   return Status::OK();
 }
