@@ -9,7 +9,7 @@ namespace mapfs::fs {
 VersionSlots::VersionSlots(uint32_t capacity)
     : capacity_(std::clamp<uint32_t>(capacity, 1, kMaxSlots)), slots_(new Slot[capacity_]) {}
 
-uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src) {
+uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src, uint32_t owner) {
   std::unique_lock lock(mu_);
   // Round robin, so a freed slot (and its inode numbers) is reused as late
   // as possible.
@@ -22,6 +22,7 @@ uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src) {
     s.dir_path.clear();
     s.retired = false;
     s.lookups = 0;
+    s.owner = owner < capacity_ ? owner : 0;
     return next_;
   }
   return 0;
@@ -37,7 +38,7 @@ void VersionSlots::RetireLocked(uint32_t slot) {
   if (slot == 0 || slot >= capacity_) return;
   Slot& s = slots_[slot];
   if (s.lookups.load() <= 0) {
-    s.src.reset();
+    FreeLocked(slot);
   } else {
     s.retired = true;
   }
@@ -45,11 +46,23 @@ void VersionSlots::RetireLocked(uint32_t slot) {
 
 void VersionSlots::Count(uint32_t slot, int64_t lookups) {
   if (slot == 0 || slot >= capacity_) return;
+  if (const uint32_t owner = slots_[slot].owner.load()) slot = owner;
   Slot& s = slots_[slot];
   if (s.lookups.fetch_add(lookups) + lookups > 0 || lookups > 0) return;
   std::unique_lock lock(mu_);
   if (s.retired && s.lookups.load() <= 0) {
     // The kernel holds no inode number of this version any more: unmap it.
+    s.retired = false;
+    FreeLocked(slot);
+  }
+}
+
+void VersionSlots::FreeLocked(uint32_t slot) {
+  slots_[slot].src.reset();
+  for (uint32_t i = 1; i < capacity_; ++i) {
+    Slot& s = slots_[i];
+    if (s.owner.load() != slot) continue;
+    s.owner = 0;
     s.retired = false;
     s.src.reset();
   }

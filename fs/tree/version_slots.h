@@ -41,6 +41,7 @@ class VersionSlots {
     std::string dir_path;                      // directories backed by a directory on disk
     bool retired = false;                      // replaced; freed once `lookups` is 0
     std::atomic<int64_t> lookups{0};           // kernel lookups of this slot's inode numbers
+    std::atomic<uint32_t> owner{0};            // see Install
   };
 
   // `capacity` slots, 0 included (at most kMaxSlots: inode numbers hold no more).
@@ -52,8 +53,11 @@ class VersionSlots {
   std::shared_mutex& mutex() const { return mu_; }
 
   // A free slot now holding `src`, with no entries and no lookups; 0 if
-  // every slot is taken.
-  uint32_t Install(std::shared_ptr<const SourceVersion> src);
+  // every slot is taken. With an `owner` slot (a dataset's, for its shards)
+  // the new slot's lookups count for the owner and it is freed with the
+  // owner: the owner's version can name its inode numbers as long as it
+  // lives, so they must stay its own until then.
+  uint32_t Install(std::shared_ptr<const SourceVersion> src, uint32_t owner = 0);
   // The version in `slot`; null if free or out of range.
   std::shared_ptr<const SourceVersion> At(uint32_t slot) const;
   // Frees `slot` now if the kernel holds none of its inode numbers, else
@@ -73,6 +77,7 @@ class VersionSlots {
   const uint32_t capacity_;
   mutable std::shared_mutex mu_;
   std::unique_ptr<Slot[]> slots_;
+  void FreeLocked(uint32_t slot);  // and the slots it owns
   uint32_t next_ = 0;  // the last slot Install gave
 };
 
