@@ -17,7 +17,14 @@ from mapfs import _mapfs
 
 __all__ = ["Dataset"]
 
-_MISSING = object()
+
+
+def _no_keys(key):
+    raise TypeError("an array has no keys: index it by record number")
+
+
+def _closed(key):
+    raise ValueError("I/O operation on a closed dataset")
 
 
 class Dataset:
@@ -45,6 +52,8 @@ class Dataset:
         if self._kind != "array":
             self._router = _mapfs._Router(self._shards[0].schema, m["root_type"], m["key_field"],
                                           len(self._shards))
+        # The lookup path reads these two only (close() replaces the route).
+        self._route = self._router if self._router is not None else _no_keys
         self._closed = False
 
     # -- attributes ---------------------------------------------------------
@@ -113,10 +122,7 @@ class Dataset:
 
     def _shard_of(self, key):
         """The segment a key routes to, or None when it cannot be a key."""
-        self._check()
-        if self._router is None:
-            raise TypeError("an array has no keys: index it by record number")
-        s = self._router(key)
+        s = self._route(key)
         return None if s < 0 else self._shards[s]
 
     def _record(self, i):
@@ -129,15 +135,15 @@ class Dataset:
         return self._shards[s][i - self._first[s]]
 
     def __getitem__(self, key):
+        if self._router is not None:
+            s = self._route(key)  # one call into C++: the hot path
+            if s < 0:
+                raise KeyError(key)
+            return self._shards[s][key]
         self._check()
-        if self._kind == "array":
-            if isinstance(key, slice):
-                return [self._record(i) for i in range(*key.indices(len(self)))]
-            return self._record(operator.index(key))
-        seg = self._shard_of(key)
-        if seg is None:
-            raise KeyError(key)
-        return seg[key]
+        if isinstance(key, slice):
+            return [self._record(i) for i in range(*key.indices(len(self)))]
+        return self._record(operator.index(key))
 
     def get(self, key, default=None):
         seg = self._shard_of(key)
@@ -187,6 +193,7 @@ class Dataset:
     def close(self):
         for s in self._shards:
             s.close()
+        self._route = _closed
         self._closed = True
 
     def __enter__(self):
