@@ -281,6 +281,50 @@ TEST(TreeDataset, RemovingADatasetsManifestRemovesItFromADirectorySource) {
   EXPECT_EQ(Cat(t, {"ds2", "key2", "n"}), "2\n");
 }
 
+TEST(TreeDataset, LongKeysHaveIndexedNamesWithTheirDatasetOrdinal) {
+  TempDir dir;
+  std::vector<std::pair<std::string, int>> items = Items(12);
+  for (int i = 0; i < 6; ++i) items.emplace_back(std::string(300, 'a' + i), 100 + i);
+  BuildItems(dir.path(), 3, items);
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok());
+  Tree& t = **tree;
+  std::set<uint64_t> ordinals;
+  int long_names = 0;
+  for (const std::string& name : Names(t, kRootIno)) {
+    const size_t at = name.find("%~");
+    if (at == std::string::npos) continue;
+    ++long_names;
+    ordinals.insert(std::stoull(name.substr(at + 2)));
+    const std::string n = Cat(t, {name, "n"});
+    const std::string k = Cat(t, {name, "k"});
+    EXPECT_EQ(n, std::to_string(100 + (k[0] - 'a')) + "\n") << name;
+    // The same key under another ordinal names nothing.
+    std::string other = name;
+    other.replace(at + 2, name.find('.', at) - at - 2, "17");
+    if (other != name) {
+      EXPECT_FALSE(t.Lookup(kRootIno, other).ok()) << other;
+    }
+  }
+  EXPECT_EQ(long_names, 6);
+  EXPECT_EQ(ordinals.size(), 6u) << "dataset-wide ordinals are unique";
+  for (uint64_t o : ordinals) EXPECT_LT(o, 18u);
+}
+
+TEST(TreeDataset, ANamedSourceMayBeADataset) {
+  TempDir dir;
+  BuildItems(dir.path(), 2, Items(6));
+  auto tree = Tree::Open(std::vector<TreeSource>{{"items", dir.path(), "mounts.yaml:3:5"}});
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  Tree& t = **tree;
+  EXPECT_EQ(Names(t, kRootIno), (std::vector<std::string>{".", "..", "items"}));
+  EXPECT_EQ(Cat(t, {"items", "key5", "n"}), "5\n");
+  const std::vector<std::string> watched = t.WatchedDirectories();
+  EXPECT_NE(std::find(watched.begin(), watched.end(), dir.path()), watched.end());
+  const std::vector<std::string> files = t.SourceFiles();
+  EXPECT_EQ(files, std::vector<std::string>{dir.File("dataset.json")});
+}
+
 // Shards' slots are owned by their dataset's (VersionSlots::Install): their
 // lookups count for the owner and they are freed with it, never before.
 TEST(TreeDataset, OwnedSlotsCountForAndAreFreedWithTheirOwner) {
