@@ -172,8 +172,8 @@ def bench_build(a, tmp, schema, data, n):
     print(f"ratio --shards 2 / one: {one[0] / two[0]:.2f}x wall "
           f"(target >= 1.7x on 2 idle cores), cpu {two[1] / one[1]:.2f}x of one")
     size = os.path.getsize(os.path.join(tmp, "one.mapfs"))
-    ds_size = sum(os.path.getsize(os.path.join(tmp, "ds2", f))
-                  for f in os.listdir(os.path.join(tmp, "ds2")))
+    with open(os.path.join(tmp, "ds2", "dataset.json")) as f:
+        ds_size = sum(s["size"] for s in json.load(f)["shards"])  # the last build's only
     print(f"input {os.path.getsize(data) / n:.1f} B/record (JSONL); segment "
           f"{size / n:.1f} B/record; dataset of 2 shards {ds_size / n:.1f} B/record; "
           f"peak RSS of a build {peak_rss_children_mib():.0f} MiB")
