@@ -2,7 +2,7 @@
 
 ``mapfs.dask.build(data, output_dir, *, schema, type, key=None, multi=False,
 shards=N)`` routes the records of a Dask bag (of dicts) or DataFrame to N
-shards by the dataset routing rule, builds each shard with ``mapfs.build`` on
+shards by the dataset routing rule, builds each shard (as ``mapfs.build`` would) on
 a worker into ``output_dir`` (storage every worker sees), and writes
 ``dataset.json`` on the client once every shard is built. A failed or
 cancelled build writes no manifest and removes the shards it wrote, so readers
