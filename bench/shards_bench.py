@@ -1,11 +1,20 @@
 #!/usr/bin/python3
-"""Sharded build rates (docs/format.md, "Datasets"): `mapfs build --shards 2`
-against the one-segment `mapfs build`, and mapfs.dask.build on a LocalCluster
-of 2 worker processes against mapfs.build in one process, on the same records.
+"""Datasets (docs/format.md, "Datasets"), on the same records:
+
+- build rates: `mapfs build --shards 2` against the one-segment `mapfs build`,
+  and mapfs.dask.build on a LocalCluster of 2 worker processes against
+  mapfs.build in one process; with the figures docs/scale.md works from
+  (bytes per record, builder peak RSS, bytes shipped between processes);
+- Python lookups: mapfs.open(DIR) of a 16-shard dataset against mapfs.open of
+  one segment (random hits, one field read);
+- mount listings: `os.listdir` of a mounted sharded dataset of --listing
+  keys (target < 1 s for 1M keys) against a mounted one-segment collection.
+
 Prints wall time, CPU time (user + system of this process and its children,
-so a shared machine's load shows) and the ratios of records per second.
+so a shared machine's load shows) and the ratios.
 
   PYTHONPATH=build/python /usr/bin/python3 bench/shards_bench.py --records 400000
+  ... --only lookups,listing --listing 1000000
 """
 import argparse
 import json
@@ -14,6 +23,7 @@ import random
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -48,6 +58,65 @@ def timed(fn):
     return time.perf_counter() - t0, cpu() - c0
 
 
+def peak_rss_children_mib():
+    return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+
+
+def bench_lookups(mapfs_bin, tmp, schema, data, n, probes=200000):
+    import mapfs
+    base = [mapfs_bin, "build", "--schema", schema, "--type", "Rec", "--input", data,
+            "--key", "key", "-q", "--output"]
+    one_path, ds_path = os.path.join(tmp, "look1.mapfs"), os.path.join(tmp, "look16")
+    subprocess.run(base + [one_path], check=True)
+    subprocess.run(base + [ds_path, "--shards", "16"], check=True)
+    rnd = random.Random(3)
+    keys = [f"user:{rnd.randrange(n):09d}" for _ in range(probes)]
+    seg, ds = mapfs.open(one_path), mapfs.open(ds_path)
+    assert isinstance(ds, mapfs.Dataset) and len(ds) == len(seg) == n
+
+    def run(coll):
+        t0 = time.perf_counter()
+        total = 0
+        for k in keys:
+            total += coll[k].id
+        return time.perf_counter() - t0
+
+    t_seg = min(run(seg) for _ in range(3))
+    t_ds = min(run(ds) for _ in range(3))
+    print(f"python lookup, one segment:      {t_seg / probes * 1e9:7.0f} ns")
+    print(f"python lookup, 16-shard dataset: {t_ds / probes * 1e9:7.0f} ns  "
+          f"({t_ds / t_seg:.2f}x; C++ figures: build/bench/dataset_bench)")
+
+
+def bench_listing(mapfs_bin, tmp, n, shards=16):
+    """Mounts a dataset of `n` keys and one segment of the same, and times a
+    full listing (readdir of every name) of each, cold then warm."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                                    "integration"))
+    from mapfs_testlib import mounted
+    schema = os.path.join(tmp, "list_schema.yaml")
+    with open(schema, "w") as f:
+        f.write("structs:\n  Item:\n    fields:\n      k: str\n      v: int64\n")
+    data = os.path.join(tmp, "list.jsonl")
+    with open(data, "w") as f:
+        for i in range(n):
+            f.write(f'{{"k":"key-{i:09d}","v":{i}}}\n')
+    base = [mapfs_bin, "build", "--schema", schema, "--type", "Item", "--input", data,
+            "--key", "k", "-q", "--output"]
+    subprocess.run(base + [os.path.join(tmp, "list1.mapfs")], check=True)
+    subprocess.run(base + [os.path.join(tmp, "listds"), "--shards", str(shards)], check=True)
+    for label, source in (("one segment", "list1.mapfs"), (f"{shards}-shard dataset", "listds")):
+        with mounted(mapfs_bin, os.path.join(tmp, source), os.path.join(tmp, "mnt")) as m:
+            times = []
+            for _ in range(3):
+                t0 = time.perf_counter()
+                count = len(os.listdir(m.path))
+                times.append(time.perf_counter() - t0)
+            assert count == n + (4 if "dataset" in label else 3), count
+            print(f"mount listing of {n:,} keys, {label:18s} first {times[0]:.3f} s, "
+                  f"then {min(times[1:]):.3f} s")
+
+
 def best(fn, runs):
     return min((timed(fn) for _ in range(runs)), key=lambda x: x[0])
 
@@ -58,7 +127,13 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--mapfs", default=os.environ.get("MAPFS_BIN", "build/cli/mapfs"))
     ap.add_argument("--no-dask", action="store_true")
+    ap.add_argument("--only", default="build,dask,lookups,listing",
+                    help="comma-separated parts to run")
+    ap.add_argument("--listing", type=int, default=1000000, help="keys of the listing bench")
     a = ap.parse_args()
+    parts = set(a.only.split(","))
+    if a.no_dask:
+        parts.discard("dask")
     tmp = tempfile.mkdtemp(prefix="shards_bench.")
     try:
         schema = os.path.join(tmp, "schema.yaml")
@@ -69,49 +144,76 @@ def main():
         with open(data, "w") as f:
             for r in recs:
                 f.write(json.dumps(r) + "\n")
-        base = [a.mapfs, "build", "--schema", schema, "--type", "Rec", "--input", data,
-                "--key", "key", "-q", "--output"]
-        one = best(lambda: subprocess.run(base + [os.path.join(tmp, "one.mapfs")], check=True),
-                   a.runs)
-        two = best(lambda: subprocess.run(base + [os.path.join(tmp, "ds2"), "--shards", "2"],
-                                          check=True), a.runs)
         n = a.records
-        print(f"records: {n}, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}")
-        print(f"mapfs build            wall {one[0]:.2f} s  cpu {one[1]:.2f} s  "
-              f"{n / one[0]:,.0f} rec/s")
-        print(f"mapfs build --shards 2 wall {two[0]:.2f} s  cpu {two[1]:.2f} s  "
-              f"{n / two[0]:,.0f} rec/s")
-        print(f"ratio --shards 2 / one: {one[0] / two[0]:.2f}x wall "
-              f"(target >= 1.7x on 2 idle cores), cpu {two[1] / one[1]:.2f}x of one")
-        if a.no_dask:
-            return
-        import dask.bag as db
-        import distributed
-
-        import mapfs
-        import mapfs.dask
-        s = mapfs.Schema.from_yaml(SCHEMA)
-        single = best(lambda: mapfs.build(os.path.join(tmp, "py.mapfs"), recs, schema=s,
-                                          type="Rec", key="key"), a.runs)
-        cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
-                                           dashboard_address=None)
-        client = distributed.Client(cluster)
-        try:
-            bag = db.from_sequence(recs, npartitions=8).persist()
-            distributed.wait(bag)
-            wall = min(timed(lambda: mapfs.dask.build(bag, os.path.join(tmp, "dask"), schema=s,
-                                                      type="Rec", key="key", shards=2))[0]
-                       for _ in range(a.runs))
-        finally:
-            client.close()
-            cluster.close()
-        print(f"mapfs.build            wall {single[0]:.2f} s  cpu {single[1]:.2f} s  "
-              f"{n / single[0]:,.0f} rec/s")
-        print(f"mapfs.dask.build (2)   wall {wall:.2f} s  {n / wall:,.0f} rec/s "
-              f"(worker CPU is not counted here)")
-        print(f"ratio dask(2) / one process: {single[0] / wall:.2f}x (target >= 1.5x)")
+        if "lookups" in parts:
+            bench_lookups(a.mapfs, tmp, schema, data, n)
+        if "listing" in parts:
+            bench_listing(a.mapfs, tmp, a.listing)
+        if "build" in parts:
+            bench_build(a, tmp, schema, data, n)
+        if "dask" in parts:
+            bench_dask(a, tmp, recs, n)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def bench_build(a, tmp, schema, data, n):
+    base = [a.mapfs, "build", "--schema", schema, "--type", "Rec", "--input", data,
+            "--key", "key", "-q", "--output"]
+    one = best(lambda: subprocess.run(base + [os.path.join(tmp, "one.mapfs")], check=True),
+               a.runs)
+    two = best(lambda: subprocess.run(base + [os.path.join(tmp, "ds2"), "--shards", "2"],
+                                      check=True), a.runs)
+    print(f"records: {n}, cores: {os.cpu_count()}, load: {os.getloadavg()[0]:.1f}")
+    print(f"mapfs build            wall {one[0]:.2f} s  cpu {one[1]:.2f} s  "
+          f"{n / one[0]:,.0f} rec/s")
+    print(f"mapfs build --shards 2 wall {two[0]:.2f} s  cpu {two[1]:.2f} s  "
+          f"{n / two[0]:,.0f} rec/s")
+    print(f"ratio --shards 2 / one: {one[0] / two[0]:.2f}x wall "
+          f"(target >= 1.7x on 2 idle cores), cpu {two[1] / one[1]:.2f}x of one")
+    size = os.path.getsize(os.path.join(tmp, "one.mapfs"))
+    with open(os.path.join(tmp, "ds2", "dataset.json")) as f:
+        ds_size = sum(s["size"] for s in json.load(f)["shards"])  # the last build's only
+    print(f"input {os.path.getsize(data) / n:.1f} B/record (JSONL); segment "
+          f"{size / n:.1f} B/record; dataset of 2 shards {ds_size / n:.1f} B/record; "
+          f"peak RSS of a build {peak_rss_children_mib():.0f} MiB")
+
+
+def bench_dask(a, tmp, recs, n):
+    import pickle
+
+    import dask.bag as db
+    import distributed
+
+    import mapfs
+    import mapfs.dask
+    from mapfs import _mapfs
+    s = mapfs.Schema.from_yaml(SCHEMA)
+    single = best(lambda: mapfs.build(os.path.join(tmp, "py.mapfs"), recs, schema=s,
+                                      type="Rec", key="key"), a.runs)
+    cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
+                                       dashboard_address=None)
+    client = distributed.Client(cluster)
+    try:
+        bag = db.from_sequence(recs, npartitions=8).persist()
+        distributed.wait(bag)
+        wall = min(timed(lambda: mapfs.dask.build(bag, os.path.join(tmp, "dask"), schema=s,
+                                                  type="Rec", key="key", shards=2))[0]
+                   for _ in range(a.runs))
+    finally:
+        client.close()
+        cluster.close()
+    print(f"mapfs.build            wall {single[0]:.2f} s  cpu {single[1]:.2f} s  "
+          f"{n / single[0]:,.0f} rec/s")
+    print(f"mapfs.dask.build (2)   wall {wall:.2f} s  {n / wall:,.0f} rec/s "
+          f"(worker CPU is not counted here)")
+    print(f"ratio dask(2) / one process: {single[0] / wall:.2f}x (target >= 1.5x)")
+    # What the shuffle ships: packed records with their keys (and, for
+    # comparison, what pickled dicts would be).
+    part = recs[:10000]
+    packed = sum(len(b) for b in _mapfs._pack_route(s, "Rec", "key", part, 2, 0, len(part)))
+    print(f"shuffle volume: {packed / len(part):.0f} B/record packed "
+          f"({len(pickle.dumps(part, protocol=5)) / len(part):.0f} B/record as pickled dicts)")
 
 
 if __name__ == "__main__":

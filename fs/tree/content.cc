@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <optional>
 
+#include <xxhash.h>
+
 #include "mapfs/text_format.h"
 
 namespace mapfs::fs {
@@ -158,7 +160,14 @@ Status AppendKeyText(const View& v, std::string* out) {
   return AppendScalarText(v, out);
 }
 
-std::string InfoJson(const Segment& seg) {
+namespace {
+
+struct InfoFigures {
+  uint64_t record_count, key_count, size, checksum;
+  size_t shards;  // 0: a segment
+};
+
+std::string InfoJsonOf(const Segment& seg, const InfoFigures& f) {
   std::string out = "{\"kind\":";
   AppendJsonString(&out, CollectionKindName(seg.kind()));
   out += ",\"key_type\":";
@@ -178,11 +187,28 @@ std::string InfoJson(const Segment& seg) {
   std::snprintf(buf, sizeof(buf),
                 ",\"record_count\":%" PRIu64 ",\"key_count\":%" PRIu64
                 ",\"format_version\":\"%u.%u\",\"size\":%" PRIu64
-                ",\"checksum\":\"xxh3:%016" PRIx64 "\"}\n",
-                seg.record_count(), seg.key_count(), unsigned{seg.major_version()},
-                unsigned{seg.minor_version()}, seg.file_size(), seg.header_checksum());
+                ",\"checksum\":\"xxh3:%016" PRIx64 "\"",
+                f.record_count, f.key_count, unsigned{seg.major_version()},
+                unsigned{seg.minor_version()}, f.size, f.checksum);
   out += buf;
+  if (f.shards > 0) out += ",\"shards\":" + std::to_string(f.shards);
+  out += "}\n";
   return out;
+}
+
+}  // namespace
+
+std::string InfoJson(const Segment& seg) {
+  return InfoJsonOf(seg, {seg.record_count(), seg.key_count(), seg.file_size(),
+                          seg.header_checksum(), 0});
+}
+
+std::string DatasetInfoJson(const Dataset& ds, std::string_view manifest) {
+  uint64_t size = 0;
+  for (size_t i = 0; i < ds.shard_count(); ++i) size += ds.shard(i).file_size();
+  return InfoJsonOf(ds.shard(0), {ds.record_count(), ds.key_count(), size,
+                                  XXH3_64bits(manifest.data(), manifest.size()),
+                                  ds.shard_count()});
 }
 
 }  // namespace mapfs::fs

@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "mapfs/dataset.h"
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
 #include "mapfs/status.h"
@@ -52,6 +53,12 @@ Status AppendKeyText(const View& v, std::string* out);
 // The @info document: kind, key type, counts, format version, size and
 // checksum, as one line of JSON + "\n".
 std::string InfoJson(const Segment& seg);
+
+// A dataset's @info: the same fields for the whole dataset (counts and
+// sizes summed over its shards, the format version of shard 0, the checksum
+// the XXH3-64 of its manifest, which holds every shard's header checksum),
+// then "shards": N.
+std::string DatasetInfoJson(const Dataset& ds, std::string_view manifest);
 
 }  // namespace mapfs::fs
 

@@ -11,7 +11,9 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <vector>
 
+#include "mapfs/dataset.h"
 #include "mapfs/segment.h"
 #include "mapfs/shared_array.h"
 #include "mapfs/status.h"
@@ -36,7 +38,8 @@ struct SourceVersion {
   std::string name;  // the entry's name in its directory
   std::string path;
   Status status;     // why the segment failed to open
-  std::unique_ptr<Segment> seg;
+  // Shared: a shard's segment is owned by its dataset (below).
+  std::shared_ptr<const Segment> seg;
   // The records of `seg` that passed the record verifier (tree.cc,
   // CheckRecord); null until `seg` opens.
   std::unique_ptr<RecordChecks> checked;
@@ -53,6 +56,20 @@ struct SourceVersion {
   bool is_array = false;
   std::unique_ptr<SharedArray> array;
   std::string npy_header;
+  // A dataset directory (docs/format.md, "Datasets"), shown as one
+  // collection; `path` is the directory, `stamp` its manifest's, `dataset`
+  // null when it failed to open (`status`). Its shards are versions of their
+  // own, the entries of its slot in shard order, installed as owned by it
+  // (VersionSlots): they come and go with it. `schema_yaml` and `info_json`
+  // are the dataset's; `manifest` is dataset.json as read.
+  bool is_dataset = false;
+  std::shared_ptr<const Dataset> dataset;
+  std::string manifest;
+  std::vector<uint64_t> first_key;  // each shard's first key ordinal, dataset-wide
+  std::vector<std::shared_ptr<const SourceVersion>> shards;  // in shard order
+  // A shard of a dataset, shown as `@shards/<i>/`: its own @ files only (its
+  // records are reached through the dataset's collection).
+  bool is_shard = false;
 };
 
 // A name in a directory of the tree (the mount root, a directory source)

@@ -53,7 +53,7 @@ Result<Tree::Node> Tree::ResolveId(const NodeId& id) const {
   MAPFS_RETURN_IF_ERROR(PinVersion(&n));
   const Source& src = *n.src;
   if (src.seg && src.seg->damaged()) return Damaged(src);
-  if (src.is_directory || src.is_array || n.id.anchor == Anchor::kCollection) {
+  if (src.is_directory || src.is_array || src.is_dataset || n.id.anchor == Anchor::kCollection) {
     MAPFS_RETURN_IF_ERROR(ResolveSourceFile(&n));
     return n;
   }
@@ -82,6 +82,7 @@ Status Tree::ResolveSourceFile(Node* n) const {
   const Source& src = *n->src;
   const NodeId& id = n->id;
   const bool is_top = id.anchor == Anchor::kCollection && id.id == kCollectionDir && id.depth == 0;
+  if (src.is_dataset) return ResolveDatasetFile(n);
   if (src.is_directory) {
     if (!is_top) return Status::NotFound("no such node");
     n->kind = Node::Kind::kDirectory;
@@ -221,6 +222,7 @@ Result<NodeAttr> Tree::AttrOf(const Node& node) const {
     case Node::Kind::kSchema: a.size = node.src->schema_yaml.size(); break;
     case Node::Kind::kInfo: a.size = node.src->info_json.size(); break;
     case Node::Kind::kSegment: a.size = node.src->seg->file_size(); break;
+    case Node::Kind::kManifest: a.size = node.src->manifest.size(); break;
     case Node::Kind::kArray:
       a.size = node.src->npy_header.size() + node.src->array->data_size();
       a.live = true;
@@ -310,6 +312,7 @@ Result<NodeAttr> Tree::LookupEntry(const Node& parent, std::string_view name) {
 
 Result<NodeAttr> Tree::LookupInCollection(const Node& parent, std::string_view name) {
   const Source& src = *parent.src;
+  if (src.is_dataset) return LookupInDataset(parent, name);
   NodeId child = parent.id;
   if (!name.empty() && name[0] == '@') {
     if (name == "@schema") child.id = kSchemaFile;
@@ -318,6 +321,7 @@ Result<NodeAttr> Tree::LookupInCollection(const Node& parent, std::string_view n
     else return Status::NotFound(std::string(name));
     return ChildAttr(parent, child, nullptr, true);
   }
+  if (src.is_shard) return Status::NotFound(std::string(name));  // records: via the dataset
   if (!src.seg) return src.status;
   if (src.seg->kind() == CollectionKind::kArray) {
     std::optional<uint64_t> i = ParseDecimal(name);
@@ -354,6 +358,8 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
       a.volatile_entry = VolatileChildren(parent_ino);
       return a;
     }
+    case Node::Kind::kShards:
+      return LookupShard(parent, name);
     case Node::Kind::kKeyDir: {
       if (name == "@json") {
         child.Push(kJsonStep);
@@ -443,6 +449,7 @@ Status Tree::Read(uint64_t ino, uint64_t offset, size_t size, ReadReply* out) {
       Slice(node.src->seg->bytes(), offset, size, out);
       PrefetchAhead(node.src->seg->bytes(), offset, size);
       break;
+    case Node::Kind::kManifest: Slice(node.src->manifest, offset, size, out); break;
     case Node::Kind::kJson: {
       MAPFS_ASSIGN_OR_RETURN(out->shared, JsonOf(node));
       Slice(*out->shared, offset, size, out);

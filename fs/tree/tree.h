@@ -5,10 +5,12 @@
 // A tree is made of sources (TreeSource), each a segment file (shown as a
 // collection directory), a directory of them (one subdirectory per
 // `*.mapfs` file, named without the suffix, and `<stem>.npy` per
-// shared-array file), or a shared array (`shm://name`, `file://path`, or a
-// path to a shared-array file), shown as one `.npy` file. Tree::Open(SOURCE)
-// is the `mapfs mount SOURCE` form: a segment file is the mount root itself,
-// a directory's contents are the root. Tree::Open(sources) is the mounts.yaml
+// shared-array file and per dataset directory), a dataset directory (one
+// collection split into shards, docs/format.md "Datasets"), or a shared
+// array (`shm://name`, `file://path`, or a path to a shared-array file),
+// shown as one `.npy` file. Tree::Open(SOURCE)
+// is the `mapfs mount SOURCE` form: a segment file or a dataset is the mount
+// root itself, a directory's contents are the root. Tree::Open(sources) is the mounts.yaml
 // form: the root holds one entry per named source.
 //
 // Versions: segments are immutable, but a source file may be replaced (a
@@ -288,6 +290,16 @@ class Tree {
   Status ReadDirEntries(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status ReadDirCollection(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
   Status ReadDirValue(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
+  // Datasets (tree_dataset.cc): the files of a dataset's slot, lookups and
+  // listings of its collection (routed to its shards) and of @shards, and
+  // the slot of its shard `i` (0 if none).
+  Status ResolveDatasetFile(Node* n) const;
+  Result<NodeAttr> LookupInDataset(const Node& parent, std::string_view name);
+  Result<NodeAttr> LookupShard(const Node& parent, std::string_view name);
+  Status ReadDirDataset(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
+  Status ReadDirShards(const Node& node, uint64_t pos, bool plus, const DirFiller& fill);
+  uint32_t ShardSlot(uint32_t dataset_slot, size_t i) const;
+  std::vector<uint32_t> ShardSlots(uint32_t dataset_slot) const;
   Status Corrupt(const Source& src, const Status& st) const;
   Status Damaged(const Source& src) const;
   Status CorruptNode(const Node& node, const Status& st) const;

@@ -60,8 +60,12 @@ Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& 
     case Node::Kind::kDirectory:
       return ReadDirEntries(node, pos, plus, fill);
     case Node::Kind::kCollection:
+      if (node.src->is_dataset) return ReadDirDataset(node, pos, plus, fill);
+      return ReadDirCollection(node, pos, plus, fill);
     case Node::Kind::kKeyDir:
       return ReadDirCollection(node, pos, plus, fill);
+    case Node::Kind::kShards:
+      return ReadDirShards(node, pos, plus, fill);
     default:
       return ReadDirValue(node, pos, plus, fill);
   }
@@ -157,6 +161,7 @@ Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const 
     MAPFS_ASSIGN_OR_RETURN(bool more, emit(name, id, p + 1 + kDotEntries));
     if (!more) return Status::OK();
   }
+  if (src.is_shard && !key_dir) return Status::OK();  // its records are the dataset's
   const uint64_t first = std::max(pos, specials) - specials;
   const uint64_t base = specials + kDotEntries + 1;  // next offset of child 0
   NodeId id;

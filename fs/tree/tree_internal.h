@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,7 +27,9 @@ constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmen
 struct Tree::Node {
   enum class Kind {
     kMountRoot, kDirectory, kCollection, kSchema, kInfo, kSegment, kKeyDir, kValue, kJson,
-    kArray
+    kArray,
+    kManifest,  // a dataset's @dataset
+    kShards,    // a dataset's @shards directory
   };
   Kind kind = Kind::kMountRoot;
   NodeId id;
@@ -41,7 +44,7 @@ struct Tree::Node {
   uint64_t record_at = 0;     // file offset of the record, for error messages
   bool is_dir() const {
     return kind == Kind::kMountRoot || kind == Kind::kDirectory || kind == Kind::kCollection ||
-           kind == Kind::kKeyDir ||
+           kind == Kind::kKeyDir || kind == Kind::kShards ||
            (kind == Kind::kValue && IsDirectoryValue(value));
   }
 };
@@ -55,6 +58,14 @@ Result<View> ChildAt(const View& dir, uint64_t pos);
 Result<std::string> ChildName(const View& dir, uint64_t pos);
 // The position of the child called `name`, nullopt if there is none.
 Result<std::optional<uint64_t>> FindChild(const View& dir, std::string_view name);
+
+// The raw key bytes a collection name stands for (not for indexed names);
+// nullopt if the name cannot be a key of `seg`'s key type.
+std::optional<std::string> RawKeyOfName(const Segment& seg, std::string_view name);
+
+// A dataset's files (docs/layout.md, "Datasets"): the ids of its collection
+// anchor beside kCollectionFiles (its @segment id is unused).
+enum DatasetFile : uint32_t { kManifestFile = 4, kShardsDir = 5 };
 
 }  // namespace mapfs::fs
 

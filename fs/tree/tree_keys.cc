@@ -70,6 +70,23 @@ const Type* KeyFieldType(const Segment& seg) {
 
 }  // namespace
 
+std::optional<std::string> RawKeyOfName(const Segment& seg, std::string_view name) {
+  std::optional<std::string> key = UnescapeName(name);
+  if (!key) return std::nullopt;
+  if (seg.kind() == CollectionKind::kApproxMultiMap) return key;
+  // The key's text as `mapfs get` reads it (mapfs/key_codec.h); a generic
+  // key's name may also be its plain text (a bytes key's bytes, say).
+  KeyCodec codec(seg);
+  Result<std::string> raw = codec.FromText(*key);
+  if (!raw.ok() && seg.key_kind() == KeyKind::kGeneric) {
+    const Type* type = KeyFieldType(seg);
+    std::optional<Value> v = type ? ParseKeyText(*type, *key) : std::nullopt;
+    if (v) raw = codec.FromValue(*v);
+  }
+  if (!raw.ok()) return std::nullopt;
+  return std::move(raw).value();
+}
+
 Result<std::string> Tree::EntryName(const Source& src, uint64_t ordinal,
                                     std::string_view key) const {
   const Segment& seg = *src.seg;
@@ -105,18 +122,8 @@ Result<std::optional<Segment::Entry>> Tree::FindEntry(const Source& src,
   Found entry;
   std::optional<uint64_t> ordinal = ParseIndexedName(name);
   if (!ordinal) {
-    std::optional<std::string> key = UnescapeName(name);
-    if (!key) return Found();
-    // The key's text as `mapfs get` reads it (mapfs/key_codec.h); a generic
-    // key's name may also be its plain text (a bytes key's bytes, say).
-    KeyCodec codec(seg);
-    Result<std::string> raw = codec.FromText(*key);
-    if (!raw.ok() && seg.key_kind() == KeyKind::kGeneric) {
-      const Type* type = KeyFieldType(seg);
-      std::optional<Value> v = type ? ParseKeyText(*type, *key) : std::nullopt;
-      if (v) raw = codec.FromValue(*v);
-    }
-    if (!raw.ok()) return Found();
+    std::optional<std::string> raw = RawKeyOfName(seg, name);
+    if (!raw) return Found();
     Result<std::optional<Segment::Entry>> e = seg.Find(std::string_view(*raw));
     if (!e.ok()) return Corrupt(src, e.status());
     if (!*e) return Found();

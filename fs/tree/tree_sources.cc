@@ -30,6 +30,16 @@ FileStamp StampOf(const struct stat& st) {
   return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
 }
 
+std::string DirName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+std::string JoinPath(const std::string& dir, const std::string& name) {
+  return dir.ends_with('/') ? dir + name : dir + "/" + name;
+}
+
 // Opens one version of a segment file. With `verified` (a counter of the
 // files verified), the section checksums are checked too: a replacement is
 // read whole before it is served.
@@ -52,11 +62,76 @@ std::shared_ptr<Tree::Source> OpenSegmentSource(std::string name, std::string pa
     src->status = st_open;
     return src;
   }
-  src->seg = std::make_unique<Segment>(std::move(seg).value());
+  src->seg = std::make_shared<const Segment>(std::move(seg).value());
   src->checked = std::make_unique<RecordChecks>(src->seg->record_count());
   src->schema_yaml = src->seg->schema().ToYaml();
   src->info_json = InfoJson(*src->seg);
   return src;
+}
+
+// Opens one version of the dataset in directory `path` (its manifest and
+// every shard, checked against each other: Dataset::Open). With `verified`,
+// every shard's section checksums are checked too, as for a replaced file.
+// A dataset that fails in any shard is not served at all: the error names
+// the shard.
+std::shared_ptr<Tree::Source> OpenDatasetSource(std::string name, std::string path,
+                                                std::atomic<uint64_t>* verified) {
+  auto src = std::make_shared<Tree::Source>();
+  src->name = std::move(name);
+  src->path = std::move(path);
+  src->is_dataset = true;
+  src->generation = g_next_generation++;
+  const std::string manifest_path = JoinPath(src->path, std::string(kManifestName));
+  struct stat st;
+  if (::stat(manifest_path.c_str(), &st) == 0) {
+    src->mtime = st.st_mtim;
+    src->stamp = StampOf(st);
+  }
+  Result<Dataset> opened = Dataset::Open(src->path);
+  if (!opened.ok()) {
+    src->status = opened.status();
+    return src;
+  }
+  auto ds = std::make_shared<const Dataset>(std::move(opened).value());
+  for (size_t i = 0; verified != nullptr && i < ds->shard_count(); ++i) {
+    ++*verified;
+    Status checked = ds->shard(i).VerifyChecksums();
+    if (!checked.ok()) {
+      src->status = checked;
+      return src;
+    }
+  }
+  src->manifest = ds->manifest().Serialize();
+  src->schema_yaml = ds->schema().ToYaml();
+  src->info_json = DatasetInfoJson(*ds, src->manifest);
+  uint64_t keys = 0;
+  for (size_t i = 0; i < ds->shard_count(); ++i) {
+    src->first_key.push_back(keys);
+    keys += ds->shard(i).key_count();
+    auto shard = std::make_shared<Tree::Source>();
+    shard->name = std::to_string(i);
+    shard->path = JoinPath(src->path, ds->manifest().shards[i].file);
+    shard->is_shard = true;
+    shard->generation = g_next_generation++;
+    shard->mtime = src->mtime;
+    if (::stat(shard->path.c_str(), &st) == 0) shard->stamp = StampOf(st);
+    // The segment lives as long as the dataset it belongs to.
+    shard->seg = std::shared_ptr<const Segment>(ds, &ds->shard(i));
+    shard->checked = std::make_unique<RecordChecks>(shard->seg->record_count());
+    shard->schema_yaml = shard->seg->schema().ToYaml();
+    shard->info_json = InfoJson(*shard->seg);
+    src->shards.push_back(std::move(shard));
+  }
+  src->dataset = std::move(ds);
+  return src;
+}
+
+// stat() of what stands for a source at `path`: a dataset directory's
+// manifest, since publishing a version renames only that.
+int StatSource(const std::string& path, struct stat* st) {
+  if (::stat(path.c_str(), st) != 0) return -1;
+  if (!S_ISDIR(st->st_mode)) return 0;
+  return ::stat(JoinPath(path, std::string(kManifestName)).c_str(), st);
 }
 
 std::shared_ptr<Tree::Source> OpenArray(const SharedArrayUri& uri) {
@@ -67,16 +142,6 @@ std::shared_ptr<Tree::Source> OpenArray(const SharedArrayUri& uri) {
     src->stamp = StampOf(st);
   }
   return src;
-}
-
-std::string DirName(const std::string& path) {
-  const size_t slash = path.rfind('/');
-  if (slash == std::string::npos) return ".";
-  return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-std::string JoinPath(const std::string& dir, const std::string& name) {
-  return dir.ends_with('/') ? dir + name : dir + "/" + name;
 }
 
 Status WithWhere(const std::string& where, const Status& st) {
@@ -100,6 +165,7 @@ std::shared_ptr<const Tree::Source> Tree::OpenMember(const std::string& dir,
   // Hidden files are left out: editors and copy tools write them.
   if (file.empty() || file[0] == '.') return nullptr;
   const std::string path = JoinPath(dir, file);
+  if (IsDatasetDir(path)) return OpenDatasetSource(file, path, opened_ ? &verified_ : nullptr);
   if (file.size() > kSuffix.size() && file.ends_with(kSuffix)) {
     struct stat st;
     if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return nullptr;
@@ -115,8 +181,24 @@ std::shared_ptr<const Tree::Source> Tree::OpenMember(const std::string& dir,
 
 uint32_t Tree::Install(std::shared_ptr<const Source> src) {
   const bool array = src->is_array;
+  const std::vector<std::shared_ptr<const Source>> shards = src->shards;
   const uint32_t slot = slots_.Install(std::move(src));
   if (slot != 0 && array) live_ = true;
+  if (slot == 0 || shards.empty()) return slot;
+  // A dataset: each shard a slot of its own, owned by the dataset's (its
+  // records' inode numbers carry the shard's slot), listed as its entries.
+  std::vector<Entry> entries;
+  for (const std::shared_ptr<const Source>& shard : shards) {
+    const uint32_t s = slots_.Install(shard, slot);
+    if (s == 0) {
+      std::unique_lock lock(slots_.mutex());
+      slots_.RetireLocked(slot);  // frees the shards installed so far
+      return 0;
+    }
+    entries.push_back(Entry{shard->name, shard->path, "", s});
+  }
+  std::unique_lock lock(slots_.mutex());
+  slots_[slot].entries = std::move(entries);
   return slot;
 }
 
@@ -196,10 +278,12 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOpti
     if (!src->status.ok()) return src->status;  // the whole mount: refuse it now
     tree->root_mtime_ = src->mtime;
     MAPFS_RETURN_IF_ERROR(tree->AddEntry(0, std::move(src), uri.canonical, ""));
-  } else if (!S_ISDIR(st.st_mode)) {
+  } else if (!S_ISDIR(st.st_mode) || IsDatasetDir(source)) {
     tree->single_ = true;
     tree->root_mtime_ = st.st_mtim;
-    std::shared_ptr<const Source> src = OpenSegmentSource("", source, nullptr);
+    std::shared_ptr<const Source> src = S_ISDIR(st.st_mode)
+                                            ? OpenDatasetSource("", source, nullptr)
+                                            : OpenSegmentSource("", source, nullptr);
     // A single file is the whole mount: refuse it now rather than serve EIO.
     if (!src->status.ok()) return src->status;
     MAPFS_RETURN_IF_ERROR(tree->AddEntry(0, std::move(src), source, ""));
@@ -246,6 +330,11 @@ Status Tree::AddSource(const TreeSource& spec) {
     if (!src->status.ok()) return fail(src->status);
     src->name = spec.name.ends_with(".npy") ? spec.name : spec.name + ".npy";
     return AddEntry(0, std::move(src), uri->canonical, spec.where);
+  }
+  if (S_ISDIR(st.st_mode) && IsDatasetDir(spec.path)) {
+    std::shared_ptr<const Source> src = OpenDatasetSource(spec.name, spec.path, nullptr);
+    if (!src->status.ok()) return fail(src->status);
+    return AddEntry(0, std::move(src), spec.path, spec.where);
   }
   if (S_ISDIR(st.st_mode)) {
     auto dir = std::make_shared<Source>();
@@ -307,6 +396,8 @@ std::vector<std::string> Tree::WatchedDirectories() const {
       const Source* src = slots_[e.slot].src.get();
       // Shared arrays are live already; shm objects have no file to watch.
       if (src != nullptr && !src->is_directory && !src->is_array) dirs.insert(DirName(e.path));
+      // A dataset publishes a version by renaming its manifest.
+      if (src != nullptr && src->is_dataset) dirs.insert(e.path);
     }
   });
   return {dirs.begin(), dirs.end()};
@@ -318,7 +409,11 @@ std::vector<std::string> Tree::SourceFiles() const {
   ForEachDirectoryLocked([&](uint32_t, const VersionSlots::Slot& s) {
     for (const Entry& e : s.entries) {
       const Source* src = slots_[e.slot].src.get();
-      if (src != nullptr && !src->is_directory && !IsArrayUri(e.path)) files.push_back(e.path);
+      if (src != nullptr && src->is_dataset) {
+        files.push_back(JoinPath(e.path, std::string(kManifestName)));
+      } else if (src != nullptr && !src->is_directory && !IsArrayUri(e.path)) {
+        files.push_back(e.path);
+      }
     }
   });
   return files;
@@ -326,13 +421,25 @@ std::vector<std::string> Tree::SourceFiles() const {
 
 void Tree::ForgetCollectionFiles(const Entry& shown, const Source* old,
                                  std::vector<Invalidation>* out) const {
+  const uint64_t dir = single_ ? kRootIno : DirIno(shown.slot);
+  if (old != nullptr && old->dataset) {
+    // The same for a dataset's own files and each shard's (@shards/<i>/).
+    for (std::string_view file : {"@info", "@schema", "@dataset"}) {
+      out->push_back({dir, std::string(file)});
+    }
+    for (uint32_t shard : ShardSlots(shown.slot)) {
+      for (std::string_view file : kCollectionFiles) {
+        out->push_back({DirIno(shard), std::string(file)});
+      }
+    }
+    return;
+  }
   if (old == nullptr || !old->seg) return;
   // Invalidating the collection's own entry drops what the kernel caches
   // below it, except what is in use: a file open or mapped across the
   // replacement (a native client's @segment) keeps its entry, and once closed
   // that entry would stay cached for cache_timeout, and the old mapping with
   // it. Named here, such entries go with their last close instead.
-  const uint64_t dir = single_ ? kRootIno : DirIno(shown.slot);
   for (std::string_view file : kCollectionFiles) out->push_back({dir, std::string(file)});
 }
 
@@ -352,9 +459,16 @@ std::vector<Tree::Candidate> Tree::CandidatesFor(const std::string& dir,
     const bool member = !s.dir_path.empty() && s.dir_path == dir;
     bool shown = false;
     for (const Entry& e : s.entries) {
+      const Source* src = slots_[e.slot].src.get();
+      // A dataset's manifest stands for the dataset; in a directory source
+      // it is a member (removing its manifest removes it).
+      if (src != nullptr && src->is_dataset && e.path != path &&
+          JoinPath(e.path, std::string(kManifestName)) == path) {
+        found.push_back({i, !s.dir_path.empty(), e});
+        continue;
+      }
       if (e.path != path) continue;
       shown = true;
-      const Source* src = slots_[e.slot].src.get();
       if (src != nullptr && !src->is_directory) found.push_back({i, member, e});
     }
     if (member && !shown) found.push_back({i, true, std::nullopt});
@@ -380,6 +494,7 @@ std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
                                                           const std::string& name,
                                                           const Source* old) const {
   const std::string path = JoinPath(dir, name);
+  if (old && old->is_dataset) return OpenDatasetSource(c.entry->name, c.entry->path, &verified_);
   if (c.member) return OpenMember(dir, name);  // null: not a segment or array file
   if (old && old->is_array) {
     Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
@@ -402,7 +517,9 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
     }
   }
   refused_.Forget(path);
-  const uint64_t records = fresh->seg ? fresh->seg->record_count() : 0;
+  const uint64_t records = fresh->seg       ? fresh->seg->record_count()
+                           : fresh->dataset ? fresh->dataset->record_count()
+                                            : 0;
   const uint32_t slot = Install(std::move(fresh));
   if (slot == 0) {
     LogError("%s: replacement refused: every version slot is taken (by open files, or by "
@@ -441,7 +558,7 @@ std::vector<Invalidation> Tree::Refresh(const std::string& dir, const std::strin
   for (const Candidate& c : CandidatesFor(dir, path)) {
     std::shared_ptr<const Source> old = c.entry ? slots_.At(c.entry->slot) : nullptr;
     struct stat st;
-    if (::stat(path.c_str(), &st) != 0) {
+    if (StatSource(path, &st) != 0) {
       refused_.Forget(path);
       // A mount's own source stays until replaced; a member goes.
       if (c.member && c.entry) RemoveMember(c, path, old.get(), &out);

@@ -9,7 +9,7 @@ namespace mapfs::fs {
 VersionSlots::VersionSlots(uint32_t capacity)
     : capacity_(std::clamp<uint32_t>(capacity, 1, kMaxSlots)), slots_(new Slot[capacity_]) {}
 
-uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src) {
+uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src, uint32_t owner) {
   std::unique_lock lock(mu_);
   // Round robin, so a freed slot (and its inode numbers) is reused as late
   // as possible.
@@ -22,6 +22,7 @@ uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src) {
     s.dir_path.clear();
     s.lookups = 0;
     s.handles = 0;
+    s.owner = owner < capacity_ ? owner : 0;
     return next_;
   }
   return 0;
@@ -33,12 +34,27 @@ std::shared_ptr<const SourceVersion> VersionSlots::At(uint32_t slot) const {
   return slots_[slot].src;
 }
 
-void VersionSlots::SettleLocked(Slot& s, std::chrono::steady_clock::time_point now) {
+uint32_t VersionSlots::RootOf(uint32_t slot) const {
+  const uint32_t owner = slots_[slot].owner.load();
+  return owner != 0 ? owner : slot;
+}
+
+void VersionSlots::SettleLocked(uint32_t slot, std::chrono::steady_clock::time_point now) {
+  Slot& s = slots_[slot];
   if (!s.retired || s.handles.load() > 0 || now < s.release_after) return;
-  // No handle is open on it: unmap it now. Requests being served hold their
-  // own reference and release it when they reply.
+  // No handle is open on it: unmap it (and the shards it owns) now. Requests
+  // being served hold their own reference and release it when they reply.
   s.src.reset();
-  if (s.lookups.load() <= 0) s.retired = false;  // the kernel names none of its numbers
+  const bool free = s.lookups.load() <= 0;  // the kernel names none of its numbers
+  if (free) s.retired = false;
+  for (uint32_t i = 1; i < capacity_; ++i) {
+    Slot& owned = slots_[i];
+    if (owned.owner.load() != slot) continue;
+    owned.src.reset();
+    // Owned numbers stay reserved as long as the owner's are.
+    owned.retired = !free;
+    if (free) owned.owner = 0;
+  }
 }
 
 void VersionSlots::RetireLocked(uint32_t slot) {
@@ -46,7 +62,7 @@ void VersionSlots::RetireLocked(uint32_t slot) {
   const auto now = std::chrono::steady_clock::now();
   slots_[slot].retired = true;
   slots_[slot].release_after = now + grace_;
-  SettleLocked(slots_[slot], now);
+  SettleLocked(slot, now);
 }
 
 size_t VersionSlots::Sweep() {
@@ -55,8 +71,8 @@ size_t VersionSlots::Sweep() {
   size_t held = 0;
   for (uint32_t i = 1; i < capacity_; ++i) {
     Slot& s = slots_[i];
-    if (!s.retired || !s.src) continue;
-    SettleLocked(s, now);
+    if (!s.retired || !s.src || s.owner.load() != 0) continue;
+    SettleLocked(i, now);
     held += s.src != nullptr;
   }
   return held;
@@ -64,10 +80,11 @@ size_t VersionSlots::Sweep() {
 
 void VersionSlots::Count(uint32_t slot, int64_t lookups) {
   if (slot == 0 || slot >= capacity_) return;
+  slot = RootOf(slot);  // a shard's numbers count for its dataset
   Slot& s = slots_[slot];
   if (s.lookups.fetch_add(lookups) + lookups > 0 || lookups > 0) return;
   std::unique_lock lock(mu_);
-  SettleLocked(s, std::chrono::steady_clock::now());
+  SettleLocked(slot, std::chrono::steady_clock::now());
 }
 
 bool VersionSlots::Open(uint32_t slot, const SourceVersion* version) {
@@ -77,16 +94,17 @@ bool VersionSlots::Open(uint32_t slot, const SourceVersion* version) {
   std::shared_lock lock(mu_);
   Slot& s = slots_[slot];
   if (!s.src || s.src.get() != version) return false;
-  ++s.handles;
+  ++slots_[RootOf(slot)].handles;  // a shard's handles hold its dataset
   return true;
 }
 
 void VersionSlots::Close(uint32_t slot) {
   if (slot == 0 || slot >= capacity_) return;
+  slot = RootOf(slot);
   Slot& s = slots_[slot];
   if (s.handles.fetch_sub(1) - 1 > 0) return;
   std::unique_lock lock(mu_);
-  SettleLocked(s, std::chrono::steady_clock::now());
+  SettleLocked(slot, std::chrono::steady_clock::now());
 }
 
 size_t VersionSlots::open_versions() const {

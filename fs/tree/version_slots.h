@@ -66,6 +66,7 @@ class VersionSlots {
     std::chrono::steady_clock::time_point release_after;  // retired: the grace's end
     std::atomic<int64_t> lookups{0};  // kernel lookups of this slot's inode numbers
     std::atomic<int64_t> handles{0};  // open files and directories of this version
+    std::atomic<uint32_t> owner{0};   // see Install
   };
 
   // `capacity` slots, 0 included (at most kMaxSlots: inode numbers hold no more).
@@ -79,8 +80,11 @@ class VersionSlots {
   std::shared_mutex& mutex() const { return mu_; }
 
   // A free slot now holding `src`, with no entries, lookups or handles; 0
-  // if every slot is taken or reserved.
-  uint32_t Install(std::shared_ptr<const SourceVersion> src);
+  // if every slot is taken or reserved. With an `owner` slot (a dataset's,
+  // for its shards) the new slot's lookups and handles count for the owner,
+  // and it is released and freed with the owner: the owner's version can
+  // name its inode numbers as long as it lives, so they stay its own.
+  uint32_t Install(std::shared_ptr<const SourceVersion> src, uint32_t owner = 0);
   // The version in `slot`; null if free, released or out of range.
   std::shared_ptr<const SourceVersion> At(uint32_t slot) const;
   // Releases the version in `slot` now if no handle is open on it, else at
@@ -112,7 +116,9 @@ class VersionSlots {
  private:
   // Releases and frees what a retired slot's counters and grace allow;
   // mutex() held uniquely.
-  void SettleLocked(Slot& s, std::chrono::steady_clock::time_point now);
+  void SettleLocked(uint32_t slot, std::chrono::steady_clock::time_point now);
+  // The slot whose counters `slot` uses: its owner's, or its own.
+  uint32_t RootOf(uint32_t slot) const;
 
   const uint32_t capacity_;
   std::chrono::milliseconds grace_{0};

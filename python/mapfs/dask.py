@@ -2,25 +2,27 @@
 
 ``mapfs.dask.build(data, output_dir, *, schema, type, key=None, multi=False,
 shards=N)`` routes the records of a Dask bag (of dicts) or DataFrame to N
-shards by the dataset routing rule, builds each shard with ``mapfs.build`` on
+shards by the dataset routing rule, builds each shard (as ``mapfs.build`` would) on
 a worker into ``output_dir`` (storage every worker sees), and writes
 ``dataset.json`` on the client once every shard is built. A failed or
 cancelled build writes no manifest and removes the shards it wrote, so readers
 never see a partial dataset; a new build over an existing dataset publishes a
 new version by replacing its manifest.
 
-The shuffle is plain Dask: one routing task per input partition splits it
-into N lists, and the build task of shard i takes list i of every partition
-in partition order, so each shard holds its records in input order (as
-``mapfs build --shards`` does: the same input gives byte-identical shards).
+The shuffle is plain Dask: one routing task per input partition converts and
+packs its records in C++ (as ``mapfs.build`` converts them) and splits them
+into N blobs of packed records with their raw keys, and the build task of
+shard i takes blob i of every partition in partition order and adds the
+packed records as they are, so each shard holds its records in input order
+(as ``mapfs build --shards`` does: the same input gives byte-identical
+shards). What moves between workers is packed bytes, not pickled dicts.
 Arrays hold consecutive ranges: shard i starts at record floor(i * R / N).
-A shard's records are held in its worker's memory while it is built.
+A shard's packed records are held in its worker's memory while it is built.
 
 Keys of every type route: str and uint keys by their bytes, other types by
 their packed value (the raw key bytes a segment stores).
 """
 import os
-import pickle
 
 import mapfs
 from mapfs import _mapfs
@@ -34,53 +36,21 @@ def _schema_yaml(schema):
     return mapfs.Schema.load(schema).to_yaml()
 
 
-def _first_of_shards(total, n):
-    return [i * total // n for i in range(n)]
-
-
 def _route_partition(records, part_offset, schema_yaml, type_, key, n, total):
-    """Splits one partition into n lists of records, in order, each pickled:
-    Dask moves one bytes object between workers much faster than a list of
-    many small dicts, which its serialization walks."""
-    return [pickle.dumps(lst, protocol=pickle.HIGHEST_PROTOCOL)
-            for lst in _split_partition(records, part_offset, schema_yaml, type_, key, n, total)]
-
-
-def _split_partition(records, part_offset, schema_yaml, type_, key, n, total):
-    records = list(records)
-    out = [[] for _ in range(n)]
-    if key is None:
-        firsts = _first_of_shards(total, n)
-        s = 0
-        for j, r in enumerate(records):
-            g = part_offset + j
-            while s + 1 < n and firsts[s + 1] <= g:
-                s += 1
-            out[s].append(r)
-        return out
+    """Splits one partition into n blobs of packed records, in order: Dask
+    moves one bytes object between workers much faster than a list of many
+    small dicts, and the shard's build adds the packed bytes as they are."""
     schema = mapfs.Schema.from_yaml(schema_yaml)
-    keys = []
-    for r in records:
-        k = r.get(key) if isinstance(r, dict) else getattr(r, key, None)
-        keys.append(k)
-    for r, s in zip(records, _mapfs._route_keys(schema, type_, key, keys, n)):
-        out[s].append(r)
-    return out
+    return _mapfs._pack_route(schema, type_, key, records, n, part_offset, total)
 
 
 def _take(parts, i):
     return parts[i]
 
 
-def _build_shard(path, schema_yaml, type_, key, multi, memory_mb, *lists):
+def _build_shard(path, schema_yaml, type_, key, multi, memory_mb, *blobs):
     schema = mapfs.Schema.from_yaml(schema_yaml)
-
-    def records():
-        for blob in lists:
-            yield from pickle.loads(blob)
-
-    return mapfs.build(path, records(), schema=schema, type=type_, key=key, multi=multi,
-                       memory_mb=memory_mb)
+    return _mapfs._build_packed(path, schema, type_, key, multi, memory_mb, list(blobs))
 
 
 def _remove(paths):

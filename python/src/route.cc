@@ -4,6 +4,8 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <cstring>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,7 @@
 #include "mapfs/dataset.h"
 #include "mapfs/key_codec.h"
 #include "mapfs/record.h"
+#include "mapfs/segment_builder.h"
 #include "module_internal.h"
 
 namespace py = pybind11;
@@ -26,9 +29,216 @@ const Type& KeyType(const Schema& schema, const std::string& type, const std::st
   return schema.struct_def(*root).fields[*field].type;
 }
 
+// The shard of a lookup key of a dataset, for mapfs.Dataset: the key is
+// taken as the shards' lookups take it (a str for str keys, an int for uint
+// keys, a value of the key field's type for generic ones); -1 for a key that
+// cannot be one (absent from every shard). Built once per dataset, so a
+// lookup pays one call and one hash.
+class Router {
+ public:
+  Router(py::handle schema_obj, const std::string& type, const std::string& key, uint64_t n)
+      : schema_(SchemaFromPy(schema_obj)),
+        type_(&KeyType(*schema_, type, key)),
+        kind_(KeyKindOf(*type_)),
+        conv_(*schema_),
+        packer_(*schema_),
+        n_(n) {
+    if (n == 0) throw py::value_error("shard count must be positive");
+  }
+
+  int64_t Route(py::handle key) {
+    PyObject* k = key.ptr();
+    if (kind_ == KeyKind::kStr) {
+      if (!PyUnicode_Check(k)) return -1;
+      Py_ssize_t size = 0;
+      const char* utf8 = PyUnicode_AsUTF8AndSize(k, &size);
+      if (utf8 == nullptr) {
+        PyErr_Clear();  // a str with lone surrogates: no key has it
+        return -1;
+      }
+      return static_cast<int64_t>(RouteKey(std::string_view(utf8, size), n_));
+    }
+    Value v;
+    if (!conv_.Convert(k, *type_, &v, "")) {
+      PyErr_Clear();
+      return -1;
+    }
+    Result<std::string_view> raw = RawKeyOf(v, *type_, kind_, &packer_, &scratch_);
+    if (!raw.ok()) return -1;
+    return static_cast<int64_t>(RouteKey(*raw, n_));
+  }
+
+ private:
+  std::shared_ptr<const Schema> schema_;
+  const Type* type_;
+  KeyKind kind_;
+  ValueConverter conv_;
+  RecordPacker packer_;
+  std::string scratch_;
+  uint64_t n_;
+};
+
+void AppendU32(std::string* out, size_t n) {
+  const uint32_t v = static_cast<uint32_t>(n);
+  out->append(reinterpret_cast<const char*>(&v), 4);
+}
+
+// Converts, packs and routes the records of one input partition (as
+// mapfs.build converts them): n blobs, blob i holding shard i's records in
+// input order, each as u32 key length, raw key, u32 record length, record.
+// Arrays go by dataset index: record j of the partition is dataset record
+// part_offset + j of `total`. Packed bytes move between processes far more
+// cheaply than the dicts they came from.
+std::vector<py::bytes> PackRoute(py::handle schema_obj, const std::string& type,
+                                 py::object key_obj, py::iterable records, uint64_t n,
+                                 uint64_t part_offset, uint64_t total) {
+  if (n == 0) throw py::value_error("shard count must be positive");
+  std::shared_ptr<const Schema> schema = SchemaFromPy(schema_obj);
+  std::optional<int> root = schema->FindStruct(type);
+  if (!root) throw py::value_error("no struct '" + type + "' in the schema");
+  const Type* key_type = nullptr;
+  KeyKind kind = KeyKind::kNone;
+  std::string key;
+  if (!key_obj.is_none()) {
+    key = key_obj.cast<std::string>();
+    key_type = &KeyType(*schema, type, key);
+    kind = KeyKindOf(*key_type);
+  }
+  ValueConverter conv(*schema);
+  RecordPacker packer(*schema);
+  RecordPacker key_packer(*schema);
+  std::string scratch;
+  std::vector<std::string> out(n);
+  uint64_t j = 0;
+  size_t shard = 0;
+  for (py::handle r : records) {
+    const std::string where = "record " + std::to_string(part_offset + j);
+    Value v;
+    if (!conv.Record(r.ptr(), *root, &v, where)) throw py::error_already_set();
+    std::string_view raw;
+    if (key_type != nullptr) {
+      const Value* k = v.FindField(key);
+      if (k == nullptr || k->is_null()) {
+        throw py::value_error(where + ": field \"" + key + "\": the key is missing");
+      }
+      Result<std::string_view> rk = RawKeyOf(*k, *key_type, kind, &key_packer, &scratch);
+      if (!rk.ok()) ThrowStatus(rk.status().WithContext(where));
+      raw = *rk;
+      shard = RouteKey(raw, n);
+    } else {
+      // Shard i starts at record floor(i * total / n).
+      const uint64_t g = part_offset + j;
+      while (shard + 1 < n && (shard + 1) * total / n <= g) ++shard;
+    }
+    Result<std::string_view> rec = packer.Pack(*root, v);
+    if (!rec.ok()) ThrowStatus(rec.status().WithContext(where));
+    std::string& blob = out[shard];
+    AppendU32(&blob, raw.size());
+    blob.append(raw);
+    AppendU32(&blob, rec->size());
+    blob.append(*rec);
+    ++j;
+  }
+  std::vector<py::bytes> result;
+  for (const std::string& blob : out) result.emplace_back(blob);
+  return result;
+}
+
+// Builds one shard from the blobs PackRoute made for it, in order.
+uint64_t BuildPacked(const std::string& path, py::handle schema_obj, const std::string& type,
+                     py::object key_obj, bool multi, uint64_t memory_mb, py::list blobs) {
+  std::shared_ptr<const Schema> schema = SchemaFromPy(schema_obj);
+  std::optional<int> root = schema->FindStruct(type);
+  if (!root) throw py::value_error("no struct '" + type + "' in the schema");
+  SegmentOptions opt;
+  opt.memory_budget = static_cast<size_t>(memory_mb) << 20;
+  if (!key_obj.is_none()) {
+    const std::string key = key_obj.cast<std::string>();
+    KeyType(*schema, type, key);  // checks it
+    opt.kind = multi ? CollectionKind::kMultiMap : CollectionKind::kMapping;
+    opt.key_field = *schema->struct_def(*root).FindField(key);
+  }
+  std::vector<std::string_view> data;
+  for (py::handle b : blobs) {
+    char* p = nullptr;
+    Py_ssize_t size = 0;
+    if (PyBytes_AsStringAndSize(b.ptr(), &p, &size) != 0) throw py::error_already_set();
+    data.emplace_back(p, static_cast<size_t>(size));
+  }
+  Status st;
+  uint64_t count = 0;
+  {
+    py::gil_scoped_release release;  // `blobs` holds the bytes alive
+    auto run = [&]() -> Status {
+      MAPFS_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBuilder> b,
+                             SegmentBuilder::Create(path, *schema, *root, opt));
+      for (std::string_view blob : data) {
+        while (!blob.empty()) {
+          std::string_view parts[2];
+          for (std::string_view& part : parts) {
+            uint32_t len = 0;
+            if (blob.size() < 4) return Status::Corruption(path + ": a truncated packed blob");
+            std::memcpy(&len, blob.data(), 4);
+            if (blob.size() - 4 < len) return Status::Corruption(path + ": a truncated packed blob");
+            part = blob.substr(4, len);
+            blob.remove_prefix(4 + size_t{len});
+          }
+          MAPFS_RETURN_IF_ERROR(b->AddPacked(parts[0], parts[1]));
+        }
+      }
+      MAPFS_RETURN_IF_ERROR(b->Finish());
+      count = b->record_count();
+      return Status::OK();
+    };
+    st = run();
+  }
+  if (!st.ok()) ThrowStatus(st);
+  return count;
+}
+
 }  // namespace
 
 void RegisterRoute(py::module_& m) {
+  m.def("_pack_route", &PackRoute, py::arg("schema"), py::arg("type"), py::arg("key"),
+        py::arg("records"), py::arg("n"), py::arg("part_offset"), py::arg("total"),
+        "Converts, packs and routes one partition's records: a bytes blob per shard.");
+  m.def("_build_packed", &BuildPacked, py::arg("path"), py::arg("schema"), py::arg("type"),
+        py::arg("key"), py::arg("multi"), py::arg("memory_mb"), py::arg("blobs"),
+        "Builds a shard from the blobs _pack_route made for it; returns its record count.");
+  py::class_<Router>(m, "_Router")
+      .def(py::init<py::handle, const std::string&, const std::string&, uint64_t>(),
+           py::arg("schema"), py::arg("type"), py::arg("key"), py::arg("n"))
+      .def("__call__", &Router::Route, py::arg("key"),
+           "The shard of a lookup key, or -1 if it cannot be a key of the dataset.");
+  m.def(
+      "_open_dataset",
+      [](const std::string& dir) {
+        std::string manifest;
+        Status st;
+        {
+          py::gil_scoped_release release;
+          Result<Dataset> ds = Dataset::Open(dir);
+          if (ds.ok()) manifest = ds->manifest().Serialize();
+          st = ds.status();
+        }
+        if (!st.ok()) ThrowStatus(st);
+        return manifest;
+      },
+      py::arg("dir"),
+      "Opens the dataset in dir (its manifest and every shard, checked against each "
+      "other) and returns its manifest, canonical.");
+  m.def(
+      "_verify_dataset",
+      [](const std::string& dir) {
+        Status st;
+        {
+          py::gil_scoped_release release;
+          Result<Dataset> ds = Dataset::Open(dir);
+          st = ds.ok() ? ds->Verify() : ds.status();
+        }
+        if (!st.ok()) ThrowStatus(st);
+      },
+      py::arg("dir"), "Verifies every shard of the dataset in dir and the routing of its keys.");
   m.def(
       "_route_key",
       [](py::bytes raw, uint64_t n) {

@@ -1,0 +1,357 @@
+// Datasets in a tree (docs/layout.md, "Datasets"): one collection over its
+// shards, lookups routed to one shard, listings through every shard, the
+// dataset's own files, and a new manifest switching every shard at once.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <set>
+
+#include "mapfs/dataset.h"
+#include "test_util.h"
+#include "tree.h"
+#include "tree_test_util.h"
+#include "version_slots.h"
+
+namespace mapfs::fs {
+namespace {
+
+using mapfs::testing::ReadFileOrDie;
+using mapfs::testing::TempDir;
+using mapfs::testing::WriteFileOrDie;
+
+// Builds `shards` shards of items (k, n) in `dir` — keyed kinds routed by
+// RouteKey, arrays by consecutive ranges — and publishes them.
+std::vector<std::string> BuildItems(const std::string& dir, size_t shards,
+                                    const std::vector<std::pair<std::string, int>>& items,
+                                    CollectionKind kind = CollectionKind::kMapping) {
+  std::vector<std::vector<std::string>> lines(shards);
+  for (size_t r = 0; r < items.size(); ++r) {
+    const size_t s = kind == CollectionKind::kArray ? r * shards / items.size()
+                                                     : RouteKey(items[r].first, shards);
+    lines[s].push_back(ItemLine(items[r].first, items[r].second));
+  }
+  const std::string id = NewBuildId();
+  std::vector<std::string> files;
+  for (size_t s = 0; s < shards; ++s) {
+    files.push_back(ShardFileName(id, s, shards));
+    Build(dir + "/" + files.back(), kItemSchema, "Item", lines[s], kind,
+          kind == CollectionKind::kArray ? "" : "k");
+  }
+  Status st = PublishDataset(dir, files);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return files;
+}
+
+std::vector<std::pair<std::string, int>> Items(int n, int offset = 0) {
+  std::vector<std::pair<std::string, int>> items;
+  for (int i = 0; i < n; ++i) items.emplace_back("key" + std::to_string(i), i + offset);
+  return items;
+}
+
+TEST(TreeDataset, AMappingDatasetIsOneCollection) {
+  TempDir dir;
+  const std::vector<std::string> files = BuildItems(dir.path(), 4, Items(50));
+  Result<std::unique_ptr<Tree>> tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  Tree& t = **tree;
+  std::vector<std::string> names = Names(t, kRootIno);
+  ASSERT_GE(names.size(), 6u);
+  EXPECT_EQ(std::vector<std::string>(names.begin(), names.begin() + 6),
+            (std::vector<std::string>{".", "..", "@info", "@schema", "@dataset", "@shards"}));
+  std::set<std::string> keys(names.begin() + 6, names.end());
+  EXPECT_EQ(keys.size(), 50u);
+  EXPECT_EQ(names.size(), 56u) << "every key once";
+  for (int i = 0; i < 50; ++i) {
+    const std::string k = "key" + std::to_string(i);
+    EXPECT_TRUE(keys.count(k)) << k;
+    EXPECT_EQ(Cat(t, {k, "n"}), std::to_string(i) + "\n");
+  }
+  EXPECT_FALSE(t.Lookup(kRootIno, "key50").ok());
+  EXPECT_FALSE(t.Lookup(kRootIno, "@segment").ok());
+
+  const std::string info = Cat(t, {"@info"});
+  EXPECT_NE(info.find("\"kind\":\"mapping\""), std::string::npos) << info;
+  EXPECT_NE(info.find("\"record_count\":50,\"key_count\":50"), std::string::npos) << info;
+  EXPECT_NE(info.find(",\"shards\":4}\n"), std::string::npos) << info;
+  EXPECT_EQ(Cat(t, {"@dataset"}), ReadFileOrDie(dir.File("dataset.json")));
+  EXPECT_NE(Cat(t, {"@schema"}).find("Item"), std::string::npos);
+
+  EXPECT_EQ(Names(t, Walk(t, {"@shards"}).ino),
+            (std::vector<std::string>{".", "..", "0", "1", "2", "3"}));
+  for (size_t s = 0; s < 4; ++s) {
+    const std::string i = std::to_string(s);
+    EXPECT_EQ(Names(t, Walk(t, {"@shards", i}).ino),
+              (std::vector<std::string>{".", "..", "@info", "@schema", "@segment"}));
+    EXPECT_EQ(Cat(t, {"@shards", i, "@segment"}), ReadFileOrDie(dir.File(files[s])));
+  }
+  EXPECT_FALSE(t.Lookup(Walk(t, {"@shards"}).ino, "4").ok());
+  EXPECT_FALSE(t.Lookup(Walk(t, {"@shards"}).ino, "01").ok());
+  // A shard's records are the dataset's: not a second name for them.
+  const std::string shard0_key = *std::find_if(keys.begin(), keys.end(), [](const std::string& k) {
+    return RouteKey(k, 4) == 0;
+  });
+  EXPECT_FALSE(t.Lookup(Walk(t, {"@shards", "0"}).ino, shard0_key).ok());
+}
+
+TEST(TreeDataset, ListingsResumeAtAnyOffsetAcrossShards) {
+  TempDir dir;
+  BuildItems(dir.path(), 3, Items(20));
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok());
+  Tree& t = **tree;
+  const std::vector<std::string> all = Names(t, kRootIno);
+  for (bool plus : {false, true}) {
+    std::vector<std::string> resumed;
+    uint64_t offset = 0;
+    for (;;) {
+      bool any = false;
+      // One entry per call: every offset is a resume point.
+      Status st = t.ReadDir(kRootIno, offset, plus,
+                            [&](std::string_view name, const NodeAttr& a, uint64_t next) {
+                              if (any) return false;
+                              any = true;
+                              EXPECT_NE(a.ino, 0u);
+                              resumed.emplace_back(name);
+                              offset = next;
+                              return true;
+                            });
+      ASSERT_TRUE(st.ok()) << st.ToString();
+      if (!any) break;
+    }
+    EXPECT_EQ(resumed, all) << "plus " << plus;
+  }
+}
+
+TEST(TreeDataset, ArraysAreNamedByDatasetIndex) {
+  TempDir dir;
+  BuildItems(dir.path(), 3, Items(10, 100), CollectionKind::kArray);
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  Tree& t = **tree;
+  std::vector<std::string> expected = {".", "..", "@info", "@schema", "@dataset", "@shards"};
+  for (int i = 0; i < 10; ++i) expected.push_back(std::to_string(i));
+  EXPECT_EQ(Names(t, kRootIno), expected);
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_EQ(Cat(t, {std::to_string(i), "n"}), std::to_string(100 + i) + "\n");
+    EXPECT_EQ(Cat(t, {std::to_string(i), "k"}), "key" + std::to_string(i));
+  }
+  EXPECT_FALSE(t.Lookup(kRootIno, "10").ok());
+}
+
+TEST(TreeDataset, MultimapKeysHoldTheirRecordsInInputOrder) {
+  TempDir dir;
+  BuildItems(dir.path(), 2, {{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"a", 5}},
+             CollectionKind::kMultiMap);
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok());
+  Tree& t = **tree;
+  EXPECT_EQ(Names(t, Walk(t, {"a"}).ino), (std::vector<std::string>{".", "..", "@json", "0", "1", "2"}));
+  EXPECT_EQ(Cat(t, {"a", "2", "n"}), "5\n");
+  EXPECT_EQ(Cat(t, {"a", "@json"}),
+            R"([{"k":"a","n":1},{"k":"a","n":3},{"k":"a","n":5}])" "\n");
+  EXPECT_EQ(Cat(t, {"c", "0", "n"}), "4\n");
+}
+
+TEST(TreeDataset, ADatasetInADirectorySourceIsOneEntry) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.File("people").c_str(), 0755), 0);
+  BuildItems(dir.File("people"), 2, Items(5));
+  Build(dir.File("plain.mapfs"), kItemSchema, "Item", {ItemLine("x", 1)},
+        CollectionKind::kMapping, "k");
+  ASSERT_EQ(::mkdir(dir.File("other").c_str(), 0755), 0);  // not a dataset: not shown
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  Tree& t = **tree;
+  EXPECT_EQ(Names(t, kRootIno), (std::vector<std::string>{".", "..", "people", "plain"}));
+  EXPECT_EQ(Cat(t, {"people", "key3", "n"}), "3\n");
+  EXPECT_EQ(Cat(t, {"plain", "x", "n"}), "1\n");
+  EXPECT_NE(Cat(t, {"people", "@info"}).find("\"shards\":2"), std::string::npos);
+}
+
+TEST(TreeDataset, AShardThatFailsToOpenMakesTheDatasetAnswerEio) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
+  const std::vector<std::string> files = BuildItems(dir.File("ds"), 2, Items(5));
+  ASSERT_EQ(::truncate(dir.File("ds/" + files[1]).c_str(), 100), 0);
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  Tree& t = **tree;
+  NodeAttr ds = Walk(t, {"ds"});
+  EXPECT_TRUE(ds.is_dir);
+  Result<NodeAttr> info = t.Lookup(ds.ino, "@info");
+  ASSERT_FALSE(info.ok());
+  EXPECT_NE(info.status().message().find(files[1]), std::string::npos)
+      << info.status().ToString();
+  EXPECT_FALSE(t.Lookup(ds.ino, "key1").ok());
+  EXPECT_FALSE(t.ReadDir(ds.ino, 0, false, [](auto, auto&, auto) { return true; }).ok());
+  // As the whole mount, it is refused.
+  EXPECT_FALSE(Tree::Open(dir.File("ds")).ok());
+}
+
+TEST(TreeDataset, ANewManifestSwitchesEveryShardAtOnce) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
+  const std::vector<std::string> old_files = BuildItems(dir.File("ds"), 3, Items(30));
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok());
+  Tree& t = **tree;
+  // A reader holds a record and a shard's @segment of the old version.
+  std::vector<uint64_t> held;
+  auto walk = [&](const std::vector<std::string>& path) {
+    uint64_t ino = kRootIno;
+    for (const std::string& name : path) {
+      Result<NodeAttr> a = t.Lookup(ino, name);
+      EXPECT_TRUE(a.ok()) << name;
+      if (!a.ok()) return ino;
+      held.push_back(ino = a->ino);
+    }
+    return ino;
+  };
+  const uint64_t old_n = walk({"ds", "key7", "n"});
+  const uint64_t old_seg = walk({"ds", "@shards", "1", "@segment"});
+  const size_t versions = t.open_versions();
+  EXPECT_EQ(versions, 4u) << "the dataset and its three shards";
+
+  EXPECT_TRUE(t.Refresh(dir.File("ds"), "dataset.json").empty()) << "nothing changed yet";
+  const std::vector<std::string> new_files = BuildItems(dir.File("ds"), 2, Items(30, 1000));
+  std::vector<Invalidation> changes = t.Refresh(dir.File("ds"), "dataset.json");
+  ASSERT_FALSE(changes.empty());
+  EXPECT_EQ(changes.back().parent, kRootIno);
+  EXPECT_EQ(changes.back().name, "ds");
+  EXPECT_EQ(t.verified_files(), 2u) << "both new shards verified before serving";
+
+  // New lookups see only the new version, in every shard.
+  for (int i = 0; i < 30; ++i) {
+    EXPECT_EQ(Cat(t, {"ds", "key" + std::to_string(i), "n"}), std::to_string(1000 + i) + "\n");
+  }
+  EXPECT_NE(Cat(t, {"ds", "@info"}).find("\"shards\":2"), std::string::npos);
+  EXPECT_FALSE(t.Lookup(Walk(t, {"ds", "@shards"}).ino, "2").ok());
+  // Old inode numbers keep reading the old version whole.
+  EXPECT_EQ(ReadAll(t, old_n), "7\n");
+  EXPECT_EQ(ReadAll(t, old_seg), ReadFileOrDie(dir.File("ds/" + old_files[1])));
+  EXPECT_EQ(t.open_versions(), versions + 3) << "the old version is held while in use";
+  // Forgetting every lookup of the old version releases it and all its shards.
+  for (uint64_t ino : held) t.Forget(ino, 1);
+  EXPECT_EQ(t.open_versions(), 3u);
+  EXPECT_EQ(Cat(t, {"ds", "key7", "n"}), "1007\n");
+}
+
+TEST(TreeDataset, AManifestNamingAMissingOrForeignShardIsRefused) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
+  const std::vector<std::string> files = BuildItems(dir.File("ds"), 2, Items(10));
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok());
+  Tree& t = **tree;
+  const std::string good = ReadFileOrDie(dir.File("ds/dataset.json"));
+  std::string missing = good;
+  missing.replace(missing.find(files[1]), files[1].size(), "shard-gone.mapfs");
+  WriteFileOrDie(dir.File("ds/.tmp"), missing);
+  ASSERT_EQ(std::rename(dir.File("ds/.tmp").c_str(), dir.File("ds/dataset.json").c_str()), 0);
+  EXPECT_TRUE(t.Refresh(dir.File("ds"), "dataset.json").empty());
+  EXPECT_EQ(Cat(t, {"ds", "key4", "n"}), "4\n") << "still the previous version";
+  // A shard of another build under a listed name.
+  WriteFileOrDie(dir.File("ds/.tmp"), good);
+  ASSERT_EQ(std::rename(dir.File("ds/.tmp").c_str(), dir.File("ds/dataset.json").c_str()), 0);
+  Build(dir.File("ds/" + files[0] + ".x"), kItemSchema, "Item", {ItemLine("key0", 9)},
+        CollectionKind::kMapping, "k");
+  ASSERT_EQ(std::rename(dir.File("ds/" + files[0] + ".x").c_str(),
+                        dir.File("ds/" + files[0]).c_str()), 0);
+  EXPECT_TRUE(t.Refresh(dir.File("ds"), "dataset.json").empty());
+  EXPECT_EQ(Cat(t, {"ds", "key0", "n"}), "0\n");
+}
+
+TEST(TreeDataset, RemovingADatasetsManifestRemovesItFromADirectorySource) {
+  TempDir dir;
+  ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
+  BuildItems(dir.File("ds"), 2, Items(4));
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok());
+  Tree& t = **tree;
+  EXPECT_EQ(Names(t, kRootIno), (std::vector<std::string>{".", "..", "ds"}));
+  ASSERT_EQ(std::rename(dir.File("ds").c_str(), dir.File("moved").c_str()), 0);
+  t.Refresh(dir.path(), "ds");
+  EXPECT_EQ(Names(t, kRootIno), (std::vector<std::string>{".", ".."}));
+  ASSERT_EQ(std::rename(dir.File("moved").c_str(), dir.File("ds2").c_str()), 0);
+  t.Refresh(dir.path(), "ds2");
+  EXPECT_EQ(Names(t, kRootIno), (std::vector<std::string>{".", "..", "ds2"}));
+  EXPECT_EQ(Cat(t, {"ds2", "key2", "n"}), "2\n");
+}
+
+TEST(TreeDataset, LongKeysHaveIndexedNamesWithTheirDatasetOrdinal) {
+  TempDir dir;
+  std::vector<std::pair<std::string, int>> items = Items(12);
+  for (int i = 0; i < 6; ++i) items.emplace_back(std::string(300, 'a' + i), 100 + i);
+  BuildItems(dir.path(), 3, items);
+  auto tree = Tree::Open(dir.path());
+  ASSERT_TRUE(tree.ok());
+  Tree& t = **tree;
+  std::set<uint64_t> ordinals;
+  int long_names = 0;
+  for (const std::string& name : Names(t, kRootIno)) {
+    const size_t at = name.find("%~");
+    if (at == std::string::npos) continue;
+    ++long_names;
+    ordinals.insert(std::stoull(name.substr(at + 2)));
+    const std::string n = Cat(t, {name, "n"});
+    const std::string k = Cat(t, {name, "k"});
+    EXPECT_EQ(n, std::to_string(100 + (k[0] - 'a')) + "\n") << name;
+    // The same key under another ordinal names nothing.
+    std::string other = name;
+    other.replace(at + 2, name.find('.', at) - at - 2, "17");
+    if (other != name) {
+      EXPECT_FALSE(t.Lookup(kRootIno, other).ok()) << other;
+    }
+  }
+  EXPECT_EQ(long_names, 6);
+  EXPECT_EQ(ordinals.size(), 6u) << "dataset-wide ordinals are unique";
+  for (uint64_t o : ordinals) EXPECT_LT(o, 18u);
+}
+
+TEST(TreeDataset, ANamedSourceMayBeADataset) {
+  TempDir dir;
+  BuildItems(dir.path(), 2, Items(6));
+  auto tree = Tree::Open(std::vector<TreeSource>{{"items", dir.path(), "mounts.yaml:3:5"}});
+  ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+  Tree& t = **tree;
+  EXPECT_EQ(Names(t, kRootIno), (std::vector<std::string>{".", "..", "items"}));
+  EXPECT_EQ(Cat(t, {"items", "key5", "n"}), "5\n");
+  const std::vector<std::string> watched = t.WatchedDirectories();
+  EXPECT_NE(std::find(watched.begin(), watched.end(), dir.path()), watched.end());
+  const std::vector<std::string> files = t.SourceFiles();
+  EXPECT_EQ(files, std::vector<std::string>{dir.File("dataset.json")});
+}
+
+// Shards' slots are owned by their dataset's (VersionSlots::Install): their
+// lookups count for the owner and they are freed with it, never before.
+TEST(TreeDataset, OwnedSlotsCountForAndAreFreedWithTheirOwner) {
+  VersionSlots slots(8);
+  auto version = [](const char* name) {
+    auto v = std::make_shared<SourceVersion>();
+    v->name = name;
+    return std::shared_ptr<const SourceVersion>(std::move(v));
+  };
+  const uint32_t owner = slots.Install(version("dataset"));
+  const uint32_t a = slots.Install(version("shard0"), owner);
+  const uint32_t b = slots.Install(version("shard1"), owner);
+  const uint32_t other = slots.Install(version("segment"));
+  slots.Count(a, 1);  // the kernel holds a node of shard 0 only
+  {
+    std::unique_lock lock(slots.mutex());
+    slots.RetireLocked(owner);
+  }
+  EXPECT_EQ(slots.open_versions(), 4u) << "held through shard 0's lookup";
+  ASSERT_NE(slots.At(b), nullptr) << "an unlooked-up shard lives as long as its dataset";
+  slots.Count(a, -1);
+  EXPECT_EQ(slots.At(owner), nullptr);
+  EXPECT_EQ(slots.At(a), nullptr);
+  EXPECT_EQ(slots.At(b), nullptr);
+  EXPECT_NE(slots.At(other), nullptr);
+  EXPECT_EQ(slots.open_versions(), 1u);
+}
+
+}  // namespace
+}  // namespace mapfs::fs
