@@ -18,7 +18,7 @@ static_assert(std::endian::native == std::endian::little,
 
 inline constexpr char kMagic[8] = {'M', 'A', 'P', 'F', 'S', 'S', 'E', 'G'};
 inline constexpr uint16_t kMajorVersion = 1;
-inline constexpr uint16_t kMinorVersion = 0;
+inline constexpr uint16_t kMinorVersion = 1;
 
 // Feature bits. A reader refuses a file with an incompatible bit it does not
 // know (NotSupported) and ignores unknown compatible bits. Bits are allotted
@@ -26,7 +26,7 @@ inline constexpr uint16_t kMinorVersion = 0;
 // kKnownIncompatFeatures with the code that reads it.
 inline constexpr uint64_t kFeatureBlockChecksums = uint64_t{1} << 0;  // "Block checksums"
 inline constexpr uint64_t kFeatureValueReferences = uint64_t{1} << 1;  // "Value references"
-inline constexpr uint64_t kKnownIncompatFeatures = 0;
+inline constexpr uint64_t kKnownIncompatFeatures = kFeatureValueReferences;
 inline constexpr uint64_t kKnownCompatFeatures = 0;
 
 inline constexpr uint64_t kSectionAlign = 64;  // section offsets and the file size
