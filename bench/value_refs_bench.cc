@@ -9,8 +9,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
+#include <ctime>
 #include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <random>
 #include <string>
 #include <vector>
@@ -23,7 +25,6 @@
 namespace {
 
 using namespace mapfs;
-using Clock = std::chrono::steady_clock;
 
 Schema MakeSchema() {
   StructDef loc;
@@ -62,6 +63,7 @@ Value MakeRec(uint64_t i, uint64_t distinct) {
   }
   std::string blob(300, '\0');
   for (size_t j = 0; j < blob.size(); ++j) blob[j] = static_cast<char>((b * 131 + j) & 0xff);
+  std::memcpy(blob.data(), &b, sizeof(b));  // distinct for distinct b
   return Value::Struct(
       "Rec", {{"id", Value::UInt(i)},
               {"category", Value::Str("category/" + std::to_string(c))},
@@ -74,14 +76,19 @@ Value MakeRec(uint64_t i, uint64_t distinct) {
               {"blob", Value::Bytes(std::move(blob))}});
 }
 
-double Seconds(Clock::time_point a, Clock::time_point b) {
-  return std::chrono::duration<double>(b - a).count();
+// CPU time of this process (builds: of the child): robust on a shared machine.
+double CpuSeconds() {
+  timespec ts;
+  ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
 struct BuildResult {
   double seconds = 0;
   double peak_mib = 0;
+  double table_mib = 0;  // the table of written values at its largest
 };
+double g_table_mib = 0;  // set by the build in the child
 
 // Builds in a child so that the peak RSS is the build's own.
 template <typename Fn>
@@ -91,12 +98,12 @@ BuildResult InChild(Fn fn) {
   pid_t pid = ::fork();
   if (pid == 0) {
     ::close(fds[0]);
-    auto t0 = Clock::now();
+    const double t0 = CpuSeconds();
     bool ok = fn();
-    double s = Seconds(t0, Clock::now());
+    double s = CpuSeconds() - t0;
     struct rusage ru;
     ::getrusage(RUSAGE_SELF, &ru);
-    BuildResult r{ok ? s : -1, static_cast<double>(ru.ru_maxrss) / 1024};
+    BuildResult r{ok ? s : -1, static_cast<double>(ru.ru_maxrss) / 1024, g_table_mib};
     (void)!::write(fds[1], &r, sizeof(r));
     ::_exit(0);
   }
@@ -108,26 +115,31 @@ BuildResult InChild(Fn fn) {
   return r;
 }
 
-bool BuildValues(const Schema& schema, const std::vector<Value>& recs, const std::string& path,
+// Values are made in the loop (as in segment_bench), so the child's peak RSS
+// is the builder's.
+bool BuildValues(const Schema& schema, uint64_t n, uint64_t distinct, const std::string& path,
                  size_t dedup) {
   SegmentOptions o;
   o.dedup_memory = dedup;
   auto b = SegmentBuilder::Create(path, schema, 1, o);
   if (!b.ok()) return false;
-  for (const Value& v : recs) {
-    if (!(*b)->Add(v).ok()) return false;
+  for (uint64_t i = 0; i < n; ++i) {
+    if (!(*b)->Add(MakeRec(i, distinct)).ok()) return false;
   }
+  g_table_mib = static_cast<double>((*b)->dedup_peak_memory()) / (1 << 20);
   return (*b)->Finish().ok();
 }
 
-bool BuildJson(const Schema& schema, const std::vector<std::string>& lines,
-               const std::string& path, size_t dedup) {
+bool BuildJson(const Schema& schema, const std::string& jsonl, const std::string& path,
+               size_t dedup) {
   SegmentOptions o;
   o.dedup_memory = dedup;
   auto b = SegmentBuilder::Create(path, schema, 1, o);
   if (!b.ok()) return false;
   JsonRecordParser parser(schema, 1);
-  for (const std::string& line : lines) {
+  std::ifstream in(jsonl);
+  std::string line;
+  while (std::getline(in, line)) {
     auto v = parser.ParseLine(line);
     if (!v.ok() || !(*b)->Add(*v).ok()) return false;
   }
@@ -146,13 +158,13 @@ double ReadNs(const Segment& seg, const char* field, const std::vector<uint64_t>
   uint64_t sum = 0;
   double best = 1e30;
   for (int round = 0; round < 5; ++round) {
-    auto t0 = Clock::now();
+    const double t0 = CpuSeconds();
     for (uint64_t id : ids) {
       auto rec = seg.Record(id);
       auto v = rec->Field(f);
       sum += v->kind() == TypeKind::kNdArray ? v->ndarray_data().size() : v->as_bytes().size();
     }
-    best = std::min(best, Seconds(t0, Clock::now()) * 1e9 / ids.size());
+    best = std::min(best, (CpuSeconds() - t0) * 1e9 / ids.size());
   }
   if (sum == 42) std::printf(" ");
   return best;
@@ -172,35 +184,38 @@ int main(int argc, char** argv) {
   const Schema schema = MakeSchema();
   const std::string base = dir + "/mapfs_value_refs_bench." + std::to_string(::getpid());
   for (uint64_t d : {distinct, uint64_t{0}}) {
-    std::vector<Value> recs;
-    std::vector<std::string> lines;
-    for (uint64_t i = 0; i < n; ++i) recs.push_back(MakeRec(i, d));
-    for (const Value& v : recs) {
-      auto packed = Pack(schema, 1, v);
-      std::string json;
-      (void)RenderJson(*ViewRecord(schema, 1, *packed), &json);
-      lines.push_back(std::move(json));
+    const std::string jsonl = base + ".jsonl";
+    {
+      std::ofstream out(jsonl);
+      for (uint64_t i = 0; i < n; ++i) {
+        auto packed = Pack(schema, 1, MakeRec(i, d));
+        std::string json;
+        (void)RenderJson(*ViewRecord(schema, 1, *packed), &json);
+        out << json << '\n';
+      }
     }
     std::printf("%llu records, %s:\n", static_cast<unsigned long long>(n),
                 d ? ("fields of " + std::to_string(d) + " values each").c_str()
                   : "every value distinct");
     for (size_t dedup : {size_t{0}, size_t{64} << 20}) {
       const std::string path = base + (dedup ? ".on" : ".off") + ".mapfs";
-      BuildResult v = InChild([&] { return BuildValues(schema, recs, path, dedup); });
-      BuildResult j = InChild([&] { return BuildJson(schema, lines, path + ".json", dedup); });
+      BuildResult v = InChild([&] { return BuildValues(schema, n, d, path, dedup); });
+      BuildResult j = InChild([&] { return BuildJson(schema, jsonl, path + ".json", dedup); });
       auto seg = Segment::Open(path);
       std::mt19937_64 rng(7);
       std::vector<uint64_t> ids(200000);
       for (uint64_t& id : ids) id = rng() % n;
       std::printf(
-          "  dedup %-6s file %8.2f MB | C++ values %8.0f rec/s, peak %5.0f MiB | JSONL %8.0f "
-          "rec/s, peak %5.0f MiB | read ns: category %5.1f, blob %5.1f, emb %5.1f\n",
-          dedup ? "64 MiB" : "off", FileSize(path) / 1e6, n / v.seconds, v.peak_mib,
+          "  dedup %-6s file %8.2f MB | C++ values %8.0f rec/s, peak RSS %5.0f MiB (table %4.1f "
+          "MiB) | JSONL %8.0f rec/s, peak RSS %5.0f MiB | read ns: category %5.1f, blob %5.1f, "
+          "emb %5.1f\n",
+          dedup ? "64 MiB" : "off", FileSize(path) / 1e6, n / v.seconds, v.peak_mib, v.table_mib,
           n / j.seconds, j.peak_mib, ReadNs(*seg, "category", ids), ReadNs(*seg, "blob", ids),
           ReadNs(*seg, "emb", ids));
       ::unlink(path.c_str());
       ::unlink((path + ".json").c_str());
     }
+    ::unlink(jsonl.c_str());
   }
   return 0;
 }

@@ -103,6 +103,7 @@ class SegmentBuilder {
   int root_ = 0;
   int key_field_ = -1;
   KeyKind key_kind_ = KeyKind::kNone;
+  CollectionKind kind_ = CollectionKind::kArray;
   std::unique_ptr<RecordPacker> packer_;
   std::unique_ptr<RecordPacker> key_packer_;
   std::unique_ptr<ValueDeduper> values_;  // null when dedup_memory is 0

@@ -45,6 +45,7 @@ Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string
   b->root_ = root_struct_index;
   b->key_field_ = options.key_field;
   b->key_kind_ = key_kind;
+  b->kind_ = options.kind;
   b->packer_ = std::make_unique<RecordPacker>(schema);
   b->key_packer_ = std::make_unique<RecordPacker>(schema);
   SegmentWriter::Params p;
@@ -90,7 +91,9 @@ size_t SegmentBuilder::dedup_peak_memory() const {
 // bytes): value references depend only on the standalone packed bytes.
 Status SegmentBuilder::AddRecord(std::string_view key, std::string_view packed) {
   if (values_ == nullptr) return writer_->Add(key, packed);
-  MAPFS_ASSIGN_OR_RETURN(std::string_view rewritten, values_->Rewrite(root_, packed));
+  // A mapping's keys are unique: its key field's values never repeat.
+  const int unique = kind_ == CollectionKind::kMapping ? key_field_ : -1;
+  MAPFS_ASSIGN_OR_RETURN(std::string_view rewritten, values_->Rewrite(root_, packed, unique));
   MAPFS_RETURN_IF_ERROR(writer_->Add(key, rewritten));
   values_->Commit(writer_->last_item_offset());
   if (values_->wrote_references()) writer_->set_value_references();

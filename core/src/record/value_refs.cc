@@ -57,7 +57,7 @@ class ValueDeduper::Impl {
         // enough for any budget.
         block_size_(std::clamp<size_t>(budget / 16, size_t{4} << 10, size_t{1} << 20)) {}
 
-  Result<std::string_view> Rewrite(int struct_index, std::string_view record) {
+  Result<std::string_view> Rewrite(int struct_index, std::string_view record, int unique_field) {
     if (struct_index < 0 || static_cast<size_t>(struct_index) >= schema_.structs().size()) {
       return Status::InvalidArgument("struct index " + std::to_string(struct_index) +
                                      " not in the schema");
@@ -73,8 +73,13 @@ class ValueDeduper::Impl {
     pending_keys_.clear();
     locals_.clear();
     local_keys_.clear();
+    root_leaves_.clear();
     if (!local_index_.empty()) local_index_.clear();
     const Type& root = schema_.struct_type(struct_index);
+    const StructDef& def = schema_.struct_def(struct_index);
+    unique_type_ = unique_field >= 0 && static_cast<size_t>(unique_field) < def.fields.size()
+                       ? &def.fields[unique_field].type
+                       : nullptr;
     MAPFS_ASSIGN_OR_RETURN(View v, ViewFactory::Make(&schema_, &root, src_, src_size_, 0));
     // The root stays at offset 0 and is never shared (whole items are).
     size_t slot_mark = slots_.size();
@@ -227,16 +232,18 @@ class ValueDeduper::Impl {
   }
 
   void AppendTypePrefix(const Type& t) {
-    auto it = type_ids_.find(&t);
-    uint32_t id;
-    if (it != type_ids_.end()) {
-      id = it->second;
-    } else {
-      auto named = type_names_.emplace(schema_.TypeName(t), type_names_.size()).first;
-      id = named->second;
-      type_ids_.emplace(&t, id);
+    // A small direct-mapped cache in front of the map: a record's few types
+    // are looked up for every body.
+    TypeCacheSlot& c = type_cache_[(reinterpret_cast<uintptr_t>(&t) >> 4) % kTypeCache];
+    if (c.type != &t) {
+      auto it = type_ids_.find(&t);
+      if (it == type_ids_.end()) {
+        auto named = type_names_.emplace(schema_.TypeName(t), type_names_.size()).first;
+        it = type_ids_.emplace(&t, named->second).first;
+      }
+      c = {&t, it->second};
     }
-    keys_.append(reinterpret_cast<const char*>(&id), sizeof(id));
+    keys_.append(reinterpret_cast<const char*>(&c.id), sizeof(c.id));
   }
 
   // Appends the source bytes [begin, end) to the output and the key.
@@ -445,13 +452,46 @@ class ValueDeduper::Impl {
     std::memset(keys_.data() + key_pos, 0, kRefSize);
   }
 
+  // The fast path of the common root field: a str or bytes too short to share
+  // (or of the unique field) needs no key, as the root's own key is never
+  // used. Copied as is; leaves the packer shared stay shared (by source
+  // offset). False when the slot is not such a field.
+  bool CopyRootLeaf(const Slot& s, uint32_t* child) {
+    if (s.type->kind != TypeKind::kStr && s.type->kind != TypeKind::kBytes) return false;
+    uint64_t p = s.src_ref, len = 0;
+    if (p >= src_size_ || !ReadVarint(src_, src_size_, &p, &len) || len > src_size_ - p) {
+      return false;  // EmitBody reports it
+    }
+    const uint64_t end = p + len;
+    if (!table_off_ && end - s.src_ref >= ValueDeduper::kMinSharedBytes) return false;
+    for (const auto& [src, dst] : root_leaves_) {
+      if (src == s.src_ref) {
+        *child = dst;
+        return true;
+      }
+    }
+    *child = Here();
+    out_.append(reinterpret_cast<const char*>(src_) + s.src_ref, end - s.src_ref);
+    if (root_leaves_.size() < 64) root_leaves_.emplace_back(s.src_ref, *child);
+    return true;
+  }
+
   // Emits the children queued from `slot_mark` and patches their slots.
   Status EmitChildren(size_t slot_mark, int depth) {
     const size_t end = slots_.size();
     for (size_t i = slot_mark; i < end; ++i) {
       const Slot s = slots_[i];
       uint32_t child;
-      MAPFS_RETURN_IF_ERROR(EmitBody(*s.type, s.src_ref, depth + 1, &child));
+      // A field whose values never repeat is not worth a table entry.
+      table_off_ = depth == 0 && s.type == unique_type_;
+      if (depth == 0 && CopyRootLeaf(s, &child)) {
+        table_off_ = false;
+        StoreLE<uint32_t>(&out_, s.dst_at, child);
+        continue;
+      }
+      Status st = EmitBody(*s.type, s.src_ref, depth + 1, &child);
+      if (depth == 0) table_off_ = false;
+      MAPFS_RETURN_IF_ERROR(st);
       StoreLE<uint32_t>(&out_, s.dst_at, child);
     }
     slots_.resize(slot_mark);
@@ -488,7 +528,7 @@ class ValueDeduper::Impl {
         for (auto it = range.first; it != range.second && !done; ++it) done = same(locals_[it->second]);
       }
     }
-    if (!done && len >= ValueDeduper::kMinSharedBytes && budget_ > 0) {
+    if (!done && len >= ValueDeduper::kMinSharedBytes && budget_ > 0 && !table_off_) {
       if (Entry* e = index_.Find(hash, key)) {
         e->referenced = true;
         id = e->id;
@@ -521,9 +561,13 @@ class ValueDeduper::Impl {
       keys_.push_back('\1');
       keys_.append(reinterpret_cast<const char*>(&id), sizeof(id));
     } else {
-      std::string header(1, '\0');
-      AppendVarint(&header, key.size());
-      keys_.insert(key_start, header);
+      char header[11] = {0};
+      size_t n = 1;
+      for (uint64_t v = key.size(); ; v >>= 7) {
+        header[n++] = static_cast<char>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0));
+        if (v < 0x80) break;
+      }
+      keys_.insert(key_start, header, n);
     }
     return Status::OK();
   }
@@ -534,6 +578,9 @@ class ValueDeduper::Impl {
   const uint8_t* src_ = nullptr;
   uint32_t src_size_ = 0;
   int64_t visits_ = 0;
+  const Type* unique_type_ = nullptr;  // the root field Rewrite was told is unique
+  bool table_off_ = false;             // emitting that field's value
+  std::vector<std::pair<uint32_t, uint32_t>> root_leaves_;  // CopyRootLeaf: source -> output
   std::string out_;
   std::string keys_;
   std::vector<Slot> slots_;
@@ -542,6 +589,12 @@ class ValueDeduper::Impl {
   std::vector<Local> locals_;
   std::string local_keys_;
   std::unordered_multimap<uint64_t, size_t> local_index_;
+  struct TypeCacheSlot {
+    const Type* type = nullptr;
+    uint32_t id = 0;
+  };
+  static constexpr size_t kTypeCache = 64;
+  TypeCacheSlot type_cache_[kTypeCache];
   std::unordered_map<const Type*, uint32_t> type_ids_;
   std::unordered_map<std::string, uint32_t> type_names_;
   // The table: entries in CLOCK order, found by key.
@@ -620,8 +673,9 @@ ValueDeduper::ValueDeduper(const Schema& schema, size_t memory_budget)
     : impl_(std::make_unique<Impl>(schema, memory_budget)) {}
 ValueDeduper::~ValueDeduper() = default;
 
-Result<std::string_view> ValueDeduper::Rewrite(int struct_index, std::string_view record) {
-  return impl_->Rewrite(struct_index, record);
+Result<std::string_view> ValueDeduper::Rewrite(int struct_index, std::string_view record,
+                                               int unique_field) {
+  return impl_->Rewrite(struct_index, record, unique_field);
 }
 void ValueDeduper::Commit(uint64_t item_offset) { impl_->Commit(item_offset); }
 bool ValueDeduper::wrote_references() const { return impl_->wrote_references(); }

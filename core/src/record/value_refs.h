@@ -37,7 +37,10 @@ class ValueDeduper {
   // Rewrites the standalone packed record `record` of struct `struct_index`.
   // The result lives until the next call; it is smaller than 2 GiB or an
   // InvalidArgument error. Call Commit once the result is stored.
-  Result<std::string_view> Rewrite(int struct_index, std::string_view record);
+  // `unique_field` >= 0: a root field whose values do not repeat (a
+  // mapping's key): its value is neither looked up nor remembered.
+  Result<std::string_view> Rewrite(int struct_index, std::string_view record,
+                                   int unique_field = -1);
   // The last rewritten record is the record of the item at `item_offset` of
   // the data section: its new values may now be referenced.
   void Commit(uint64_t item_offset);
