@@ -183,10 +183,10 @@ TEST(ValueRefs, SpecExample) {
   const Schema schema = MakeSchema({{"R", "", {{"name", "str"}, {"tags", "frozenset<int64>"}}}});
   auto b = SegmentBuilder::Create(dir.File("r.mapfs"), schema, 0, SegmentOptions());
   ASSERT_TRUE(b.ok());
-  ASSERT_TRUE((*b)->Add(Value::Struct("R", {{"name", Value::Str("Ada Lovelace")},
+  ASSERT_TRUE((*b)->Add(Value::Struct("R", {{"name", Value::Str("Ada King, Countess of Lovelace")},
                                            {"tags", Value::FrozenSet({Value::Int(7)})}}))
                   .ok());
-  ASSERT_TRUE((*b)->Add(Value::Struct("R", {{"name", Value::Str("Ada Lovelace")},
+  ASSERT_TRUE((*b)->Add(Value::Struct("R", {{"name", Value::Str("Ada King, Countess of Lovelace")},
                                            {"tags", Value::FrozenSet({Value::Int(8)})}}))
                   .ok());
   ASSERT_TRUE((*b)->Finish().ok());
@@ -194,16 +194,16 @@ TEST(ValueRefs, SpecExample) {
   ASSERT_TRUE(seg.ok());
   const std::string r0 = std::string(*seg->RecordBytes(0));
   const std::string r1 = std::string(*seg->RecordBytes(1));
-  EXPECT_EQ(r0, std::string("\x03\x09\x00\x00\x00\x16\x00\x00\x00\x0c"
-                            "Ada Lovelace\x00\x01\x01\x07",
-                            26));
+  EXPECT_EQ(r0, std::string("\x03\x09\x00\x00\x00\x28\x00\x00\x00\x1e"
+                            "Ada King, Countess of Lovelace\x00\x01\x01\x07",
+                            44));
   EXPECT_EQ(r1, std::string("\x03\x09\x00\x00\x80\x0b\x00\x00\x00\x00\x09\x00\x01\x01\x08", 15));
   const SegmentInfo::Section* data = seg->Info().section("data");
   ASSERT_NE(data, nullptr);
-  EXPECT_EQ(seg->RecordBytes(1)->data() - seg->bytes().data(), int64_t(data->offset + 48));
+  EXPECT_EQ(seg->RecordBytes(1)->data() - seg->bytes().data(), int64_t(data->offset + 64));
   auto name = seg->Record(1)->Field("name");
   ASSERT_TRUE(name.ok()) << name.status().ToString();
-  EXPECT_EQ(name->as_str(), "Ada Lovelace");
+  EXPECT_EQ(name->as_str(), "Ada King, Countess of Lovelace");
   // Outside its segment the record has no data section to follow.
   auto standalone = ViewRecord(schema, 0, r1);
   ASSERT_TRUE(standalone.ok());

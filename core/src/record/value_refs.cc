@@ -615,7 +615,7 @@ class ValueDeduper::Impl {
       }
     }
     void Insert(Entry* e) {
-      if ((live_ + tombs_ + 1) * 2 > slots_.size()) Rehash();
+      if ((live_ + tombs_ + 1) * 4 > slots_.size() * 3) Rehash();
       for (size_t i = e->hash & mask_;; i = (i + 1) & mask_) {
         IndexSlot& s = slots_[i];
         if (s.entry == nullptr || s.entry == Tomb()) {
@@ -649,8 +649,10 @@ class ValueDeduper::Impl {
       return &tomb;
     }
     void Rehash() {
+      // At most half full after a rehash, at most 3/4 (tombstones counted)
+      // before the next.
       size_t n = 64;
-      while (n < (live_ + 1) * 4) n *= 2;
+      while (n < (live_ + 1) * 2) n *= 2;
       std::vector<IndexSlot> old = std::move(slots_);
       slots_.assign(n, IndexSlot{});
       mask_ = n - 1;

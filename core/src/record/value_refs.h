@@ -24,8 +24,9 @@ namespace mapfs {
 class ValueDeduper {
  public:
   // Bodies shorter than this are never looked up: a reference (its ref slot
-  // stays, plus a body of two varints) would save little or nothing.
-  static constexpr size_t kMinSharedBytes = 8;
+  // stays, plus a body of two varints, 2 to 8 bytes) would save a few bytes
+  // at the price of a table entry and a lookup for every such value.
+  static constexpr size_t kMinSharedBytes = 16;
 
   // `memory_budget`: bytes the table may hold (entries' keys plus a fixed
   // overhead each); 0 is allowed and then nothing is shared.
