@@ -104,8 +104,13 @@ BuildStats InChild(Fn fn) {
   return s;
 }
 
+// --dedup-memory=MiB: the builder's table of written values (docs/format.md,
+// "Value references"); 64 MiB by default, 0 for none.
+size_t g_dedup_memory = SegmentOptions().dedup_memory;
+
 bool BuildSegment(const Schema& schema, const std::string& path, uint64_t n, bool jsonl) {
   SegmentOptions opt;
+  opt.dedup_memory = g_dedup_memory;
   opt.kind = CollectionKind::kMapping;
   opt.key_field = 0;
   auto b = SegmentBuilder::Create(path, schema, 0, opt);
@@ -313,6 +318,8 @@ int main(int argc, char** argv) {
         sizes.push_back(std::stoull(a.substr(p, c - p)));
         p = c == std::string::npos ? a.size() : c + 1;
       }
+    } else if (a.rfind("--dedup-memory=", 0) == 0) {
+      g_dedup_memory = std::stoull(a.substr(15)) << 20;
     } else if (a == "--build-only") {
       build_only = true;
     } else if (a.rfind("--dir=", 0) == 0) {

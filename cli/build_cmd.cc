@@ -30,6 +30,7 @@ struct BuildOptions {
   bool multi = false;
   bool approx = false;
   size_t memory_mib = 256;
+  size_t dedup_memory_mib = 64;
   uint64_t shards = 0;  // > 0: a dataset directory of this many shards
   bool quiet = false;
 };
@@ -122,6 +123,7 @@ Status RunBuild(const BuildOptions& opt) {
   const int type = loaded.struct_index;
   SegmentOptions so;
   so.memory_budget = opt.memory_mib << 20;
+  so.dedup_memory = opt.dedup_memory_mib << 20;
   if (!opt.key.empty()) {
     auto field = schema.struct_def(type).FindField(opt.key);
     if (!field) {
@@ -216,6 +218,10 @@ void Register(CLI::App& app) {
   cmd->add_flag("--multi", opt->multi, "A key may repeat and maps to all its records");
   cmd->add_flag("--approx", opt->approx, "Store key hashes only (str keys; implies --multi)");
   cmd->add_option("--memory", opt->memory_mib, "Index memory budget in MiB before spilling")
+      ->capture_default_str();
+  cmd->add_option("--dedup-memory", opt->dedup_memory_mib,
+                  "MiB of written values remembered to store repeated values once "
+                  "(value references); 0 disables")
       ->capture_default_str();
   cmd->add_option("--shards", opt->shards,
                   "Build a dataset directory (--output) of this many shard segments")

@@ -39,6 +39,16 @@ constexpr int kMaxDepth = 64;  // nesting limit for packing and whole-value walk
 
 class ElementRange;
 
+// The data section of the segment a record lies in. Views of a segment's
+// records carry it so that they can follow value references, which point at
+// values of earlier records (docs/format.md, "Value references"). Views of
+// standalone records carry none and refuse references. The segment owns it;
+// it must outlive the views.
+struct SegmentData {
+  const uint8_t* data = nullptr;  // the first byte of the data section
+  uint64_t size = 0;              // the data section's size
+};
+
 class View {
  public:
   View() = default;  // a null value
@@ -105,6 +115,7 @@ class View {
   const Schema* schema_ = nullptr;
   const Type* type_ = nullptr;
   const uint8_t* base_ = nullptr;
+  const SegmentData* segment_ = nullptr;  // set for records inside a segment
   uint32_t size_ = 0;   // bytes readable from base_
   uint32_t pos_ = 0;    // where the value (or its body) starts
   uint32_t body_ = 0;   // kind-specific: start of elements / data / fields
@@ -130,6 +141,7 @@ inline Result<View> View::Field(int index) const {
       v.schema_ = schema_;
       v.type_ = &def.fields[index].type;
       v.base_ = base_;
+      v.segment_ = segment_;
       v.size_ = size_;
       v.pos_ = static_cast<uint32_t>(
           body_ + __builtin_popcountll(bits & s.before[0]) +
@@ -202,10 +214,32 @@ Result<View> ViewRecord(const Schema& schema, int struct_index, std::string_view
 Result<View> ViewRecordAt(const Schema& schema, int struct_index, std::string_view buffer,
                           size_t offset);
 
+// Views the record `data` that lies inside `segment`'s data section, so that
+// it may hold value references (docs/format.md, "Value references").
+Result<View> ViewSegmentRecord(const Schema& schema, int struct_index, const SegmentData* segment,
+                               std::string_view data);
+
 // Proves that every byte reachable from `v` is well-formed: bounds, counts,
-// tags, UTF-8 of str, sorted unique sets and dict keys, depth <= kMaxDepth.
-// Work is linear in the record size.
+// tags, UTF-8 of str, sorted unique sets and dict keys, depth <= kMaxDepth,
+// and every value reference with the value it reaches. Work is linear in the
+// record size plus the referenced values.
 Status Verify(const View& v);
+
+// Verifies many records of one segment and checks each referenced value once
+// (keyed by its place and type), so verifying a whole segment stays linear in
+// its size however often its values are referenced.
+class RecordVerifier {
+ public:
+  RecordVerifier();
+  ~RecordVerifier();
+  RecordVerifier(const RecordVerifier&) = delete;
+  RecordVerifier& operator=(const RecordVerifier&) = delete;
+  Status Verify(const View& v);
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 // An owned copy of the value (null view -> null Value).
 Result<Value> Materialize(const View& v);

@@ -199,6 +199,9 @@ class Segment {
   std::unique_ptr<Schema> schema_;    // stable address: Views point at it
   const Type* key_type_ = nullptr;    // in *schema_; null without a key field
   std::unique_ptr<internal::SegmentLayout> layout_;  // never null
+  // The data section, for views that follow value references; null when the
+  // file has none (kFeatureValueReferences unset). Stable address.
+  std::unique_ptr<SegmentData> segment_data_;
 };
 
 }  // namespace mapfs

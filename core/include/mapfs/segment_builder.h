@@ -51,12 +51,20 @@ struct SegmentOptions {
   // Store identical items (key + record bytes) once, found through a
   // direct-mapped table of 16384 recent items' hashes (256 KiB).
   bool dedup = true;
+  // Store each str, bytes, decimal, container, ndarray or struct value once
+  // per segment: a value equal to one an earlier record holds becomes a value
+  // reference to it (docs/format.md, "Value references"). The table of
+  // written values holds at most this many bytes (0: no value references);
+  // what it keeps depends only on the input, so the output does not depend
+  // on this or any other budget beyond which values are found.
+  size_t dedup_memory = size_t{64} << 20;
   // Names record `record_id` (0-based, input order) in error messages, e.g.
   // "people.jsonl:7"; default "<path>: record N".
   std::function<std::string(uint64_t record_id)> record_name;
 };
 
 class SegmentWriter;  // core/src/build/build_internal.h
+class ValueDeduper;   // core/src/record/value_refs.h
 
 class SegmentBuilder {
  public:
@@ -85,15 +93,20 @@ class SegmentBuilder {
   Status Finish();
 
   uint64_t record_count() const;
+  // Bytes the table of written values holds at most so far (dedup_memory).
+  size_t dedup_peak_memory() const;
 
  private:
+  Status AddRecord(std::string_view key, std::string_view packed);
   SegmentBuilder() = default;
   const Schema* schema_ = nullptr;
   int root_ = 0;
   int key_field_ = -1;
   KeyKind key_kind_ = KeyKind::kNone;
+  CollectionKind kind_ = CollectionKind::kArray;
   std::unique_ptr<RecordPacker> packer_;
   std::unique_ptr<RecordPacker> key_packer_;
+  std::unique_ptr<ValueDeduper> values_;  // null when dedup_memory is 0
   std::unique_ptr<SegmentWriter> writer_;
 };
 

@@ -126,6 +126,10 @@ class SegmentWriter {
   Status Add(std::string_view key, std::string_view record);
   Status Finish();
   uint64_t record_count() const { return record_count_; }
+  // The data section offset of the item the last Add stored (or shared).
+  uint64_t last_item_offset() const { return last_item_offset_; }
+  // Some record holds value references: the header gets kFeatureValueReferences.
+  void set_value_references() { value_references_ = true; }
 
  private:
   SegmentWriter() = default;
@@ -172,6 +176,8 @@ class SegmentWriter {
   std::vector<DedupSlot> dedup_;
   std::string scratch_;
   uint64_t record_count_ = 0;
+  uint64_t last_item_offset_ = 0;
+  bool value_references_ = false;
   uint64_t key_count_ = 0;
   uint32_t index_bits_ = 0;
   std::vector<segment_format::SectionEntry> sections_;

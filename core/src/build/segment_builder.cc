@@ -4,6 +4,7 @@
 
 #include "mapfs/key_codec.h"
 #include "build_internal.h"
+#include "value_refs.h"
 
 namespace mapfs {
 
@@ -44,6 +45,7 @@ Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string
   b->root_ = root_struct_index;
   b->key_field_ = options.key_field;
   b->key_kind_ = key_kind;
+  b->kind_ = options.kind;
   b->packer_ = std::make_unique<RecordPacker>(schema);
   b->key_packer_ = std::make_unique<RecordPacker>(schema);
   SegmentWriter::Params p;
@@ -71,6 +73,9 @@ Result<std::unique_ptr<SegmentBuilder>> SegmentBuilder::Create(const std::string
     }
   }
   MAPFS_ASSIGN_OR_RETURN(b->writer_, SegmentWriter::Create(std::move(p)));
+  if (options.dedup_memory > 0) {
+    b->values_ = std::make_unique<ValueDeduper>(schema, options.dedup_memory);
+  }
   return b;
 }
 
@@ -78,9 +83,26 @@ SegmentBuilder::~SegmentBuilder() = default;
 
 uint64_t SegmentBuilder::record_count() const { return writer_->record_count(); }
 
+size_t SegmentBuilder::dedup_peak_memory() const {
+  return values_ ? values_->peak_memory() : 0;
+}
+
+// Every record passes here, whatever its source (Values, JSON lines, packed
+// bytes): value references depend only on the standalone packed bytes.
+Status SegmentBuilder::AddRecord(std::string_view key, std::string_view packed) {
+  if (values_ == nullptr) return writer_->Add(key, packed);
+  // A mapping's keys are unique: its key field's values never repeat.
+  const int unique = kind_ == CollectionKind::kMapping ? key_field_ : -1;
+  MAPFS_ASSIGN_OR_RETURN(std::string_view rewritten, values_->Rewrite(root_, packed, unique));
+  MAPFS_RETURN_IF_ERROR(writer_->Add(key, rewritten));
+  values_->Commit(writer_->last_item_offset());
+  if (values_->wrote_references()) writer_->set_value_references();
+  return Status::OK();
+}
+
 Status SegmentBuilder::Add(const Value& record) {
   MAPFS_ASSIGN_OR_RETURN(std::string_view packed, packer_->Pack(root_, record));
-  if (key_kind_ == KeyKind::kNone) return writer_->Add({}, packed);
+  if (key_kind_ == KeyKind::kNone) return AddRecord({}, packed);
   const StructDef& root = schema_->struct_def(root_);
   const std::string& field = root.fields[key_field_].name;
   const Value* key = record.FindField(field);
@@ -89,23 +111,23 @@ Status SegmentBuilder::Add(const Value& record) {
   }
   switch (key_kind_) {
     case KeyKind::kStr:
-      return writer_->Add(key->text(), packed);
+      return AddRecord(key->text(), packed);
     case KeyKind::kUInt: {
       // Packing succeeded, so the value fits the unsigned field.
       const uint64_t v = key->kind() == Value::Kind::kUInt ? key->as_uint()
                                                             : static_cast<uint64_t>(key->as_int());
-      return writer_->Add(UIntKeyView(EncodeUIntKey(v)), packed);
+      return AddRecord(UIntKeyView(EncodeUIntKey(v)), packed);
     }
     default: {
       MAPFS_ASSIGN_OR_RETURN(std::string_view key_bytes,
                              key_packer_->PackValue(root.fields[key_field_].type, *key));
-      return writer_->Add(key_bytes, packed);
+      return AddRecord(key_bytes, packed);
     }
   }
 }
 
 Status SegmentBuilder::AddPacked(std::string_view key, std::string_view record) {
-  return writer_->Add(key, record);
+  return AddRecord(key, record);
 }
 
 Status SegmentBuilder::Finish() { return writer_->Finish(); }

@@ -133,6 +133,7 @@ Status SegmentWriter::Add(std::string_view key, std::string_view record) {
   const bool store_key = p_.kind != CollectionKind::kApproxMultiMap;
   uint64_t item_offset = 0;
   MAPFS_RETURN_IF_ERROR(WriteItem(store_key ? key : std::string_view(), record, &item_offset));
+  last_item_offset_ = item_offset;
   MAPFS_RETURN_IF_ERROR(offsets_->Append(&item_offset, sizeof(item_offset)));
   if (keyed()) {
     tuples_.push_back(IndexTuple{internal::KeyHash(key.data(), key.size(), sf::kDefaultHashSeed),
@@ -202,7 +203,8 @@ Status SegmentWriter::Finish() {
   h.major_version = sf::kMajorVersion;
   h.minor_version = sf::kMinorVersion;
   h.header_size = sizeof(sf::Header);
-  h.incompat_features = sf::kFeatureBlockChecksums;
+  h.incompat_features =
+      sf::kFeatureBlockChecksums | (value_references_ ? sf::kFeatureValueReferences : 0);
   h.file_size = pos;
   h.collection_kind = static_cast<uint8_t>(p_.kind);
   h.key_kind = static_cast<uint8_t>(p_.key_kind);

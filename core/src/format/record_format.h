@@ -41,6 +41,12 @@ enum SetMode : uint8_t {
 
 constexpr uint32_t kRefSize = 4;        // uint32 offsets from the record start
 constexpr uint64_t kMaxRecordSize = 0xFFFFFFFFu;
+// In a segment with value references (docs/format.md, "Value references"), a
+// ref with this bit set is a value reference: the low 31 bits locate its body
+// (varint item offset / 8, varint value offset) in the record. Records of
+// such segments are therefore smaller than 2 GiB.
+constexpr uint32_t kValueRefBit = 0x80000000u;
+constexpr uint64_t kMaxRefRecordSize = kValueRefBit - 1;
 constexpr uint32_t kMaxNdim = 32;
 
 inline uint64_t ZigZag(int64_t v) {

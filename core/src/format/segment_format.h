@@ -26,7 +26,8 @@ inline constexpr uint16_t kMinorVersion = 1;
 // kKnownIncompatFeatures with the code that reads it.
 inline constexpr uint64_t kFeatureBlockChecksums = uint64_t{1} << 0;  // "Block checksums"
 inline constexpr uint64_t kFeatureValueReferences = uint64_t{1} << 1;  // "Value references"
-inline constexpr uint64_t kKnownIncompatFeatures = kFeatureBlockChecksums;
+inline constexpr uint64_t kKnownIncompatFeatures =
+    kFeatureBlockChecksums | kFeatureValueReferences;
 inline constexpr uint64_t kKnownCompatFeatures = 0;
 
 inline constexpr uint64_t kSectionAlign = 64;  // section offsets and the file size

@@ -13,8 +13,28 @@ class ViewFactory {
  public:
   // A view of the value of type `t` whose encoding starts at `pos` (a ref
   // target, or a standalone value). Checks the value's own header and bounds.
+  // `segment` is the data section of the record's segment, or nullptr for a
+  // standalone record; a `pos` past the record that carries kValueRefBit is
+  // then a value reference (docs/format.md, "Value references").
   static Result<View> Make(const Schema* schema, const Type* t, const uint8_t* base,
-                           uint32_t size, uint64_t pos);
+                           uint32_t size, uint64_t pos, const SegmentData* segment = nullptr);
+  // The value of type `t` that the ref `ref`, read from the record of `from`,
+  // points at: a value of that record, or one a value reference reaches.
+  static Result<View> Follow(const View& from, const Type* t, uint32_t ref) {
+    return Make(from.schema_, t, from.base_, from.size_, ref, from.segment_);
+  }
+  // Resolves value reference `ref` of the record [base, base + size) in
+  // `segment`: every read through a value reference goes through here, and
+  // nothing else reads another record's bytes. Checks that the reference
+  // body, the target item and the target value lie in the data section and
+  // that the target's record ends before the referencing record starts (so
+  // references only point backwards and can never form a cycle).
+  static Result<View> ResolveReference(const Schema* schema, const Type* t, const uint8_t* base,
+                                       uint32_t size, const SegmentData* segment, uint32_t ref);
+  // The checks of ResolveReference: where the target record and value lie.
+  static Status ReferenceTarget(const uint8_t* base, uint32_t size, const SegmentData* segment,
+                                uint32_t ref, const uint8_t** record, uint32_t* record_size,
+                                uint32_t* value_pos);
   // A fixed-width value whose bytes [pos, pos + width) are already proven in bounds.
   static View Inline(const Schema* schema, const Type* t, const uint8_t* base, uint32_t size,
                      uint32_t pos, uint8_t width) {
@@ -29,6 +49,7 @@ class ViewFactory {
   }
   // Accessors for the walks in record_walk.cc.
   static const uint8_t* base(const View& v) { return v.base_; }
+  static const SegmentData* segment(const View& v) { return v.segment_; }
   static uint32_t size(const View& v) { return v.size_; }
   static uint32_t body(const View& v) { return v.body_; }
   static uint32_t extent(const View& v) { return v.extent_; }

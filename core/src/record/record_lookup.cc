@@ -167,14 +167,14 @@ static Result<std::optional<size_t>> SearchInt(const Type& et, const uint8_t* ba
   });
 }
 
-static Result<std::optional<size_t>> SearchStr(const Schema* schema, const Type& et,
-                                               const uint8_t* base, uint32_t size, uint32_t body,
+static Result<std::optional<size_t>> SearchStr(const View& from, const Type& et,
+                                               const uint8_t* base, uint32_t body,
                                                size_t n, std::string_view key, bool* handled) {
   *handled = et.kind == TypeKind::kStr || et.kind == TypeKind::kBytes;
   if (!*handled) return std::optional<size_t>();
   return BinarySearch(n, [&](size_t i) -> Result<int> {
     uint32_t ref = LoadLE<uint32_t>(base + body + static_cast<uint64_t>(i) * kRefSize);
-    MAPFS_ASSIGN_OR_RETURN(View e, ViewFactory::Make(schema, &et, base, size, ref));
+    MAPFS_ASSIGN_OR_RETURN(View e, ViewFactory::Follow(from, &et, ref));
     return Cmp(e.as_bytes(), key);
   });
 }
@@ -212,7 +212,7 @@ Result<std::optional<View>> View::Find(int64_t int_key) const {
 Result<std::optional<View>> View::Find(std::string_view str_key) const {
   if (kind() != TypeKind::kDict) return Status::InvalidArgument("Find on a non-dict value");
   bool handled;
-  MAPFS_ASSIGN_OR_RETURN(auto index, SearchStr(schema_, type_->params[0], base_, size_, body_,
+  MAPFS_ASSIGN_OR_RETURN(auto index, SearchStr(*this, type_->params[0], base_, body_,
                                                count_, str_key, &handled));
   if (!handled) return Find(Value::Str(std::string(str_key)));
   if (!index) return std::optional<View>();
@@ -227,7 +227,7 @@ Result<std::optional<View>> View::Find(const Value& key) const {
   if ((kt.kind == TypeKind::kStr && key.kind() == Value::Kind::kStr) ||
       (kt.kind == TypeKind::kBytes && key.kind() == Value::Kind::kBytes)) {
     bool handled;
-    MAPFS_ASSIGN_OR_RETURN(auto index, SearchStr(schema_, kt, base_, size_, body_, count_,
+    MAPFS_ASSIGN_OR_RETURN(auto index, SearchStr(*this, kt, base_, body_, count_,
                                                  key.text(), &handled));
     if (!index) return std::optional<View>();
     MAPFS_ASSIGN_OR_RETURN(View v, ValueAt(*index));
@@ -262,7 +262,7 @@ Result<bool> View::Contains(std::string_view s) const {
   const Type& et = type_->params[0];
   if (aux_ == kSetSorted) {
     bool handled;
-    MAPFS_ASSIGN_OR_RETURN(auto index, SearchStr(schema_, et, base_, size_, body_, count_, s,
+    MAPFS_ASSIGN_OR_RETURN(auto index, SearchStr(*this, et, base_, body_, count_, s,
                                                  &handled));
     if (handled) return index.has_value();
   }

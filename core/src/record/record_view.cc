@@ -2,10 +2,12 @@
 // after that. The encoding is specified in docs/format.md, "Records".
 #include <algorithm>
 #include <bit>
+#include <cstring>
 
 #include "mapfs/record.h"
 #include "record_format.h"
 #include "record_internal.h"
+#include "segment_format.h"
 
 namespace mapfs {
 
@@ -112,13 +114,20 @@ const Type& ViewFactory::ElementType(const View& v) { return ElementTypeOf(*v.ty
 const Type& ViewFactory::ObjectType() { return Objects().object; }
 
 Result<View> ViewFactory::Make(const Schema* schema, const Type* t, const uint8_t* base,
-                               uint32_t size, uint64_t pos) {
+                               uint32_t size, uint64_t pos, const SegmentData* segment) {
   View v;
   v.schema_ = schema;
   v.type_ = t;
   v.base_ = base;
   v.size_ = size;
-  if (pos >= size) return Corrupt(pos, "offset past the end of the record");
+  v.segment_ = segment;
+  if (pos >= size) {
+    // Off the hot path: a plain ref is always inside its record.
+    if (segment != nullptr && pos >= kValueRefBit && pos <= UINT32_MAX) {
+      return ResolveReference(schema, t, base, size, segment, static_cast<uint32_t>(pos));
+    }
+    return Corrupt(pos, "offset past the end of the record");
+  }
   v.pos_ = static_cast<uint32_t>(pos);
   size_t fixed = FixedWidth(t->kind);
   if (fixed) {
@@ -335,23 +344,70 @@ Result<View> ViewFactory::MakeObject(View v, uint64_t pos) {
       v.base_value_ = tag == kTagInt ? UnZigZag(raw) : static_cast<int64_t>(raw);
       return v;
     }
-    case kTagFloat: return Make(schema, &o.float64, base, size, p);
-    case kTagStr: return Make(schema, &o.str, base, size, p);
-    case kTagBytes: return Make(schema, &o.bytes, base, size, p);
-    case kTagDate: return Make(schema, &o.date, base, size, p);
-    case kTagDateTime: return Make(schema, &o.datetime, base, size, p);
-    case kTagDecimal: return Make(schema, &o.decimal, base, size, p);
-    case kTagList: return Make(schema, &o.list, base, size, p);
-    case kTagTuple: return Make(schema, &o.tuple, base, size, p);
-    case kTagFrozenSet: return Make(schema, &o.frozenset, base, size, p);
-    case kTagDict: return Make(schema, &o.dict, base, size, p);
-    case kTagNdArray: return Make(schema, &o.ndarray, base, size, p);
+    case kTagFloat: return Make(schema, &o.float64, base, size, p, v.segment_);
+    case kTagStr: return Make(schema, &o.str, base, size, p, v.segment_);
+    case kTagBytes: return Make(schema, &o.bytes, base, size, p, v.segment_);
+    case kTagDate: return Make(schema, &o.date, base, size, p, v.segment_);
+    case kTagDateTime: return Make(schema, &o.datetime, base, size, p, v.segment_);
+    case kTagDecimal: return Make(schema, &o.decimal, base, size, p, v.segment_);
+    case kTagList: return Make(schema, &o.list, base, size, p, v.segment_);
+    case kTagTuple: return Make(schema, &o.tuple, base, size, p, v.segment_);
+    case kTagFrozenSet: return Make(schema, &o.frozenset, base, size, p, v.segment_);
+    case kTagDict: return Make(schema, &o.dict, base, size, p, v.segment_);
+    case kTagNdArray: return Make(schema, &o.ndarray, base, size, p, v.segment_);
     default: {
       std::optional<int> s = schema ? schema->FindTypecode(static_cast<char>(tag)) : std::nullopt;
       if (!s) return Corrupt(pos, "unknown object tag");
-      return Make(schema, &schema->struct_type(*s), base, size, p);
+      return Make(schema, &schema->struct_type(*s), base, size, p, v.segment_);
     }
   }
+}
+
+Status ViewFactory::ReferenceTarget(const uint8_t* base, uint32_t size,
+                                    const SegmentData* segment, uint32_t ref,
+                                    const uint8_t** record, uint32_t* record_size,
+                                    uint32_t* value_pos) {
+  namespace sf = segment_format;
+  const uint64_t at = ref & ~kValueRefBit;
+  uint64_t p = at;
+  if (p >= size) return Corrupt(at, "value reference past the end of the record");
+  uint64_t item8 = 0, value = 0;
+  if (!ReadVarint(base, size, &p, &item8) || !ReadVarint(base, size, &p, &value)) {
+    return Corrupt(at, "truncated value reference");
+  }
+  const uint8_t* data = segment->data;
+  if (base < data || static_cast<uint64_t>(base - data) > segment->size) {
+    return Corrupt(at, "value reference outside a segment's data section");
+  }
+  // The target's item and record must end before this record starts.
+  const uint64_t here = static_cast<uint64_t>(base - data);
+  if (item8 > here / sf::kItemAlign || item8 * sf::kItemAlign + sizeof(sf::ItemHeader) > here) {
+    return Corrupt(at, "value reference to an item that is not before its record");
+  }
+  const uint64_t item = item8 * sf::kItemAlign;
+  sf::ItemHeader h;
+  std::memcpy(&h, data + item, sizeof(h));
+  const uint64_t start = item + sf::ItemRecordOffset(h.key_size);
+  if (start > here || h.record_size > here - start) {
+    return Corrupt(at, "value reference to a record that is not before its record");
+  }
+  if (value >= h.record_size) return Corrupt(at, "value reference past its target record");
+  *record = data + start;
+  *record_size = h.record_size;
+  *value_pos = static_cast<uint32_t>(value);
+  return Status::OK();
+}
+
+Result<View> ViewFactory::ResolveReference(const Schema* schema, const Type* t,
+                                           const uint8_t* base, uint32_t size,
+                                           const SegmentData* segment, uint32_t ref) {
+  const uint8_t* record;
+  uint32_t record_size, value_pos;
+  MAPFS_RETURN_IF_ERROR(
+      ReferenceTarget(base, size, segment, ref, &record, &record_size, &value_pos));
+  // value_pos < record_size, so Make reads the target value itself and never
+  // resolves another reference here.
+  return Make(schema, t, record, record_size, value_pos, segment);
 }
 
 uint64_t View::as_uint() const {
@@ -434,7 +490,7 @@ Result<View> View::FieldSlow(int index) const {
     if (s.is_inline) {
       return ViewFactory::Inline(schema_, ft, base_, size_, static_cast<uint32_t>(slot), s.size);
     }
-    return ViewFactory::Make(schema_, ft, base_, size_, LoadLE<uint32_t>(base_ + slot));
+    return ViewFactory::Follow(*this, ft, LoadLE<uint32_t>(base_ + slot));
   }
   if (!HasField(index)) return View();
   uint64_t slot = body_ + StructSlotOffset(def.layout, base_ + pos_,
@@ -443,7 +499,7 @@ Result<View> View::FieldSlow(int index) const {
   if (IsFixedWidthKind(ft->kind)) {
     return ViewFactory::Inline(schema_, ft, base_, size_, static_cast<uint32_t>(slot), w);
   }
-  return ViewFactory::Make(schema_, ft, base_, size_, LoadLE<uint32_t>(base_ + slot));
+  return ViewFactory::Follow(*this, ft, LoadLE<uint32_t>(base_ + slot));
 }
 
 Result<View> View::Field(std::string_view name) const {
@@ -467,7 +523,7 @@ Result<View> View::At(size_t i) const {
       return ViewFactory::Inline(schema_, et, base_, size_, static_cast<uint32_t>(slot),
                                  static_cast<uint8_t>(fixed));
     }
-    return ViewFactory::Make(schema_, et, base_, size_, LoadLE<uint32_t>(base_ + slot));
+    return ViewFactory::Follow(*this, et, LoadLE<uint32_t>(base_ + slot));
   }
   const Type* et = &ElementTypeOf(t);
   if (t.kind == TypeKind::kFrozenSet && aux_ == kSetBitmap) {
@@ -492,7 +548,7 @@ Result<View> View::At(size_t i) const {
   if (IsFixedWidthKind(et->kind)) {
     return ViewFactory::Inline(schema_, et, base_, size_, static_cast<uint32_t>(at), width_);
   }
-  return ViewFactory::Make(schema_, et, base_, size_, LoadLE<uint32_t>(base_ + at));
+  return ViewFactory::Follow(*this, et, LoadLE<uint32_t>(base_ + at));
 }
 
 ElementRange View::Elements() const { return ElementRange(*this); }
@@ -504,7 +560,7 @@ Result<View> View::KeyAt(size_t i) const {
   if (IsFixedWidthKind(kt->kind)) {
     return ViewFactory::Inline(schema_, kt, base_, size_, static_cast<uint32_t>(at), width_);
   }
-  return ViewFactory::Make(schema_, kt, base_, size_, LoadLE<uint32_t>(base_ + at));
+  return ViewFactory::Follow(*this, kt, LoadLE<uint32_t>(base_ + at));
 }
 
 Result<View> View::ValueAt(size_t i) const {
@@ -514,7 +570,7 @@ Result<View> View::ValueAt(size_t i) const {
   if (IsFixedWidthKind(vt->kind)) {
     return ViewFactory::Inline(schema_, vt, base_, size_, static_cast<uint32_t>(at), aux_);
   }
-  return ViewFactory::Make(schema_, vt, base_, size_, LoadLE<uint32_t>(base_ + at));
+  return ViewFactory::Follow(*this, vt, LoadLE<uint32_t>(base_ + at));
 }
 
 Result<View> ViewRecord(const Schema& schema, int struct_index, std::string_view data) {
@@ -526,6 +582,18 @@ Result<View> ViewRecord(const Schema& schema, int struct_index, std::string_view
   return ViewFactory::Make(&schema, &schema.struct_type(struct_index),
                            reinterpret_cast<const uint8_t*>(data.data()),
                            static_cast<uint32_t>(data.size()), 0);
+}
+
+Result<View> ViewSegmentRecord(const Schema& schema, int struct_index, const SegmentData* segment,
+                               std::string_view data) {
+  if (struct_index < 0 || static_cast<size_t>(struct_index) >= schema.structs().size()) {
+    return Status::InvalidArgument("struct index " + std::to_string(struct_index) +
+                                   " not in the schema");
+  }
+  if (data.size() > kMaxRecordSize) return Status::InvalidArgument("record larger than 4 GiB");
+  return ViewFactory::Make(&schema, &schema.struct_type(struct_index),
+                           reinterpret_cast<const uint8_t*>(data.data()),
+                           static_cast<uint32_t>(data.size()), 0, segment);
 }
 
 Result<View> ViewRecordAt(const Schema& schema, int struct_index, std::string_view buffer,

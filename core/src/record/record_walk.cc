@@ -1,6 +1,8 @@
 // Whole-value walks over views: Verify (prove a value well-formed, in linear
 // work) and Materialize (an owned copy).
+#include <algorithm>
 #include <bit>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "mapfs/record.h"
@@ -22,14 +24,47 @@ Status Corrupt(uint32_t pos, const std::string& what) {
   return Status::Corruption("record offset " + std::to_string(pos) + ": " + what);
 }
 
+// Work bounds: each record walked (the root's, and the record of each
+// referenced value) visits at most its size + 64 values of its own, which a
+// tree-shaped record never exceeds; a value reached through a reference counts
+// for every value it expands to, and a record expands to at most what a
+// standalone record may hold (kMaxRecordSize + 64 values).
+constexpr int64_t kMaxExpandedVisits = int64_t{kMaxRecordSize} + 64;
+
 class Verifier {
  public:
-  explicit Verifier(const View& root) : budget_(int64_t{ViewFactory::size(root)} + 64) {}
+  // The walk of one record: its own budget, and what it expands to.
+  struct Frame {
+    const uint8_t* base;
+    int64_t budget;
+    int64_t expanded = 0;
+    int max_depth = 0;  // the deepest value reached, references expanded
+  };
+  // What walking a referenced value found.
+  struct Checked {
+    int64_t expanded;  // -1 while it is being walked
+    int height;        // nesting below it
+  };
+
+  Status VerifyRoot(const View& v) {
+    checked_strings_.clear();
+    compare_budget_ = int64_t{1} << 24;
+    Frame f{ViewFactory::base(v), int64_t{ViewFactory::size(v)} + 64};
+    frame_ = &f;
+    Status st = Visit(v, 0);
+    frame_ = nullptr;
+    return st;
+  }
 
   Status Visit(const View& v, int depth) {
     if (v.is_null()) return Status::OK();
     if (depth > kMaxDepth) return Corrupt(v.offset(), "nested deeper than " + std::to_string(kMaxDepth));
-    if (--budget_ < 0) return Corrupt(v.offset(), "values shared more than the record size allows");
+    if (ViewFactory::base(v) != frame_->base) return VisitReferenced(v, depth);
+    if (--frame_->budget < 0) return Corrupt(v.offset(), "values shared more than the record size allows");
+    if (++frame_->expanded > kMaxExpandedVisits) {
+      return Corrupt(v.offset(), "references expand to more than a record may hold");
+    }
+    frame_->max_depth = std::max(frame_->max_depth, depth);
     switch (v.kind()) {
       case TypeKind::kBool:
         if (ViewFactory::width(v) != 0 && ViewFactory::base(v)[v.offset()] > 1) {
@@ -50,7 +85,10 @@ class Verifier {
       }
       case TypeKind::kStr:
         // A str shared by many refs is checked once.
-        if (v.size() > 64 && !checked_strings_.insert(v.offset()).second) return Status::OK();
+        if (v.size() > 64 &&
+            !checked_strings_.insert(ViewFactory::base(v) + v.offset()).second) {
+          return Status::OK();
+        }
         if (!IsValidUtf8(v.as_str())) return Corrupt(v.offset(), "str is not valid UTF-8");
         return Status::OK();
       case TypeKind::kDecimal: {
@@ -79,6 +117,42 @@ class Verifier {
   }
 
  private:
+  // A value another record holds, reached through a value reference (its
+  // bounds and backward direction were checked when the view was made): it
+  // must be a well-formed value of the type the reference's place expects.
+  // Each (place, type) is walked once per verifier; later references to it
+  // cost a lookup plus its remembered expansion.
+  Status VisitReferenced(const View& v, int depth) {
+    const Key key{ViewFactory::base(v) + v.offset(), &v.type()};
+    auto it = checked_targets_.find(key);
+    Checked c;
+    if (it != checked_targets_.end()) {
+      c = it->second;
+      if (c.expanded < 0) return Corrupt(v.offset(), "value references form a cycle");
+    } else {
+      checked_targets_.emplace(key, Checked{-1, 0});
+      Frame target{ViewFactory::base(v), int64_t{ViewFactory::size(v)} + 64, 0, depth};
+      Frame* saved = frame_;
+      frame_ = &target;
+      Status st = Visit(v, depth);
+      frame_ = saved;
+      if (!st.ok()) return Status::Corruption("referenced value: " + st.message());
+      c = Checked{target.expanded, target.max_depth - depth};
+      checked_targets_[key] = c;
+    }
+    // Reading the value nests as deep as its expansion: Materialize and
+    // RenderJson recurse through references.
+    if (depth + c.height > kMaxDepth) {
+      return Corrupt(v.offset(), "nested deeper than " + std::to_string(kMaxDepth));
+    }
+    frame_->max_depth = std::max(frame_->max_depth, depth + c.height);
+    frame_->expanded += c.expanded;
+    if (frame_->expanded > kMaxExpandedVisits) {
+      return Corrupt(v.offset(), "references expand to more than a record may hold");
+    }
+    return Status::OK();
+  }
+
   Status VisitElements(const View& v, int depth) {
     for (size_t i = 0; i < v.size(); ++i) {
       MAPFS_ASSIGN_OR_RETURN(View e, v.At(i));
@@ -145,9 +219,22 @@ class Verifier {
     return Status::OK();
   }
 
-  int64_t budget_;
+  struct Key {
+    const uint8_t* at;
+    const Type* type;
+    bool operator==(const Key& o) const { return at == o.at && type == o.type; }
+  };
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      return std::hash<const void*>()(k.at) ^ (std::hash<const void*>()(k.type) << 1);
+    }
+  };
+
+  Frame* frame_ = nullptr;
   int64_t compare_budget_ = int64_t{1} << 24;
-  std::unordered_set<uint32_t> checked_strings_;
+  std::unordered_set<const uint8_t*> checked_strings_;
+  // Referenced values already walked.
+  std::unordered_map<Key, Checked, KeyHash> checked_targets_;
 };
 
 Result<Value> MaterializeVerified(const View& v) {
@@ -221,8 +308,21 @@ Result<Value> MaterializeVerified(const View& v) {
 
 Status Verify(const View& v) {
   if (v.is_null()) return Status::OK();
-  Verifier verifier(v);
-  return verifier.Visit(v, 0);
+  Verifier verifier;
+  return verifier.VerifyRoot(v);
+}
+
+class RecordVerifier::Impl {
+ public:
+  Verifier verifier;
+};
+
+RecordVerifier::RecordVerifier() : impl_(std::make_unique<Impl>()) {}
+RecordVerifier::~RecordVerifier() = default;
+
+Status RecordVerifier::Verify(const View& v) {
+  if (v.is_null()) return Status::OK();
+  return impl_->verifier.VerifyRoot(v);
 }
 
 Result<Value> Materialize(const View& v) {

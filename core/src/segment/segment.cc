@@ -63,6 +63,10 @@ Result<Segment> Segment::FromLayout(internal::SegmentLayout layout) {
                                        "generic keys without a key field");
   }
   seg.layout_ = std::make_unique<internal::SegmentLayout>(std::move(layout));
+  if (seg.layout_->incompat_features & sf::kFeatureValueReferences) {
+    seg.segment_data_ = std::make_unique<SegmentData>(
+        SegmentData{seg.layout_->data.data, seg.layout_->data.size});
+  }
   return seg;
 }
 
@@ -125,6 +129,9 @@ Result<View> Segment::Record(uint64_t i) const {
 }
 
 Result<View> Segment::ViewOf(std::string_view record) const {
+  if (segment_data_ != nullptr) {
+    return ViewSegmentRecord(*schema_, layout_->root_struct_index, segment_data_.get(), record);
+  }
   return ViewRecord(*schema_, layout_->root_struct_index, record);
 }
 
@@ -250,10 +257,12 @@ Status Segment::VerifyChecksums() const { return internal::VerifySections(*layou
 
 Status Segment::Verify() const {
   MAPFS_RETURN_IF_ERROR(internal::VerifyLayout(*layout_));
+  // One verifier for every record: each referenced value is checked once.
+  RecordVerifier verifier;
   for (uint64_t i = 0; i < layout_->record_count; ++i) {
     MAPFS_ASSIGN_OR_RETURN(internal::RawItem item, internal::ReadRecordItem(*layout_, i));
     Result<View> v = ViewOf(item.record);
-    Status st = v.ok() ? mapfs::Verify(*v) : v.status();
+    Status st = v.ok() ? verifier.Verify(*v) : v.status();
     if (!st.ok()) {
       const uint64_t at = static_cast<uint64_t>(item.record.data() -
                                                 reinterpret_cast<const char*>(layout_->base));
