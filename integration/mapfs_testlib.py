@@ -5,10 +5,13 @@ mount them in the foreground in the background, always unmount.
         assert open(m.path / "0" / "name").read() == "Ada"
 """
 import contextlib
+import ctypes
+import ctypes.util
 import json
 import os
 import pathlib
 import signal
+import struct
 import subprocess
 import threading
 import time
@@ -291,3 +294,56 @@ def mounted_config(mapfs_bin, config, mountpoints, names=(), extra_args=(), cwd=
             proc.wait(timeout=15)
             for p in mountpoints:
                 unmount(p)
+
+
+# Crafting segments as an attacker would (docs/format.md, "Segments"): edit
+# bytes, then make the checksums agree again. Checksums are XXH3-64 (seed 0),
+# from libxxhash (libxxhash-dev).
+_XXH = ctypes.CDLL(ctypes.util.find_library("xxhash") or "libxxhash.so.0")
+_XXH.XXH3_64bits.restype = ctypes.c_uint64
+_XXH.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+SECTION_DATA, SECTION_RECORD_OFFSETS, SECTION_BLOCK_CHECKSUMS = 2, 3, 8
+CHECKSUM_BLOCK = 65536
+
+
+def xxh3(b):
+    b = bytes(b)
+    return _XXH.XXH3_64bits(b, len(b))
+
+
+def segment_sections(data):
+    """{kind: (table entry offset, file offset, size)} of a segment's sections."""
+    count = struct.unpack_from("<I", data, 44)[0]
+    out = {}
+    for i in range(count):
+        at = 128 + 32 * i
+        kind, _flags, offset, size, _sum = struct.unpack_from("<IIQQQ", data, at)
+        out[kind] = (at, offset, size)
+    return out
+
+
+def array_record_offset(data, i):
+    """File offset of record i's bytes in an array segment (items hold no key)."""
+    table = segment_sections(data)
+    data_at = table[SECTION_DATA][1]
+    item = struct.unpack_from("<Q", data, table[SECTION_RECORD_OFFSETS][1] + 8 * i)[0]
+    assert struct.unpack_from("<I", data, data_at + item)[0] == 0
+    return data_at + item + 8
+
+
+def reseal_segment(data, *, sections=True):
+    """Makes an edited segment (a bytearray, in place) pass the checks of
+    every read: the block checksums, then every section's table checksum
+    (only the block checksum section's with sections=False, so that `verify`
+    still sees the edit), then the header checksum."""
+    table = segment_sections(data)
+    first = (128 + 32 * len(table) + 63) // 64 * 64
+    at, sums, size = table[SECTION_BLOCK_CHECKSUMS]
+    for i in range(size // 8):
+        lo, hi = max(i * CHECKSUM_BLOCK, first), min((i + 1) * CHECKSUM_BLOCK, sums)
+        struct.pack_into("<Q", data, sums + 8 * i, xxh3(data[lo:hi]))
+    for kind, (at, offset, size) in table.items():
+        if sections or kind == SECTION_BLOCK_CHECKSUMS:
+            struct.pack_into("<Q", data, at + 24, xxh3(data[offset:offset + size]))
+    struct.pack_into("<Q", data, 120, 0)
+    struct.pack_into("<Q", data, 120, xxh3(data[:128 + 32 * len(table)]))

@@ -4,7 +4,6 @@ dump` fail with a Corruption message naming the block, a mount answers EIO
 for the nodes whose blocks hold it — while records in other blocks read as
 before. Ends with a small corruption sweep over sampled flips."""
 import errno
-import os
 import random
 import re
 import subprocess

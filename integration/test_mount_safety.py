@@ -10,8 +10,6 @@
   while a file open across a rebuild reads its old bytes until closed.
 
 Every mount is unmounted in a finally (mapfs_testlib)."""
-import ctypes
-import ctypes.util
 import errno
 import os
 import struct
@@ -21,52 +19,8 @@ import time
 
 import pytest
 
-from mapfs_testlib import build_replacement, build_segment, mounted, mounted_config, wait_for
-
-# Segment checksums are XXH3-64 (seed 0): libxxhash, which libxxhash-dev brings.
-_XXH = ctypes.CDLL(ctypes.util.find_library("xxhash") or "libxxhash.so.0")
-_XXH.XXH3_64bits.restype = ctypes.c_uint64
-_XXH.XXH3_64bits.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
-
-
-def xxh3(b):
-    return _XXH.XXH3_64bits(b, len(b))
-
-
-HEADER = 128
-SECTION = 32
-DATA, RECORD_OFFSETS = 2, 3
-
-
-def sections(data):
-    """{kind: (table offset, file offset, size)} of a segment's section table."""
-    count = struct.unpack_from("<I", data, 44)[0]
-    out = {}
-    for i in range(count):
-        at = HEADER + SECTION * i
-        kind, _flags, offset, size, _sum = struct.unpack_from("<IIQQQ", data, at)
-        out[kind] = (at, offset, size)
-    return out
-
-
-def reseal(data):
-    """Repairs every section checksum and the header checksum, in place."""
-    table = sections(data)
-    for at, offset, size in table.values():
-        struct.pack_into("<Q", data, at + 24, xxh3(bytes(data[offset:offset + size])))
-    struct.pack_into("<Q", data, 120, 0)
-    struct.pack_into("<Q", data, 120, xxh3(bytes(data[:HEADER + SECTION * len(table)])))
-
-
-def record_offset(data, i):
-    """File offset of record i's bytes (array items have no key)."""
-    table = sections(data)
-    data_at = table[DATA][1]
-    item = struct.unpack_from("<Q", data, table[RECORD_OFFSETS][1] + 8 * i)[0]
-    key_size = struct.unpack_from("<I", data, data_at + item)[0]
-    assert key_size == 0
-    return data_at + item + 8
-
+from mapfs_testlib import (array_record_offset, build_replacement, build_segment, mounted,
+                           mounted_config, reseal_segment, wait_for)
 
 CYC_SCHEMA = """structs:
   Cyc:
@@ -83,14 +37,14 @@ def cyclic(mapfs_bin, tmp_path):
                         [{"id": i, "o": [[] for _ in range(ELEMENTS)]} for i in range(RECORDS)],
                         name="cyc")
     data = bytearray(seg.read_bytes())
-    rec = record_offset(data, BAD)
+    rec = array_record_offset(data, BAD)
     # Struct: 1 bitmap byte, the int64 id, then the ref of `o`; its object
     # body is tag 11 (list), a varint count, then the element refs.
     body = struct.unpack_from("<I", data, rec + 9)[0]
     assert data[rec + body] == 11 and data[rec + body + 1] == ELEMENTS
     for i in range(ELEMENTS):
         struct.pack_into("<I", data, rec + body + 2 + 4 * i, body)
-    reseal(data)
+    reseal_segment(data)
     seg.write_bytes(bytes(data))
     return seg
 

@@ -7,6 +7,7 @@ import struct
 import pytest
 
 import mapfs
+from mapfs_testlib import array_record_offset, reseal_segment
 from read_util import build_segment
 
 SCHEMA = """structs:
@@ -16,30 +17,20 @@ SCHEMA = """structs:
 RECORDS, BAD, ELEMENTS = 10, 4, 50
 
 
-def record_offset(data, i):
-    """File offset of array record i (section table at 128; kinds 2 data, 3 offsets)."""
-    count = struct.unpack_from("<I", data, 44)[0]
-    table = {}
-    for s in range(count):
-        kind, _flags, offset, _size, _sum = struct.unpack_from("<IIQQQ", data, 128 + 32 * s)
-        table[kind] = offset
-    item = struct.unpack_from("<Q", data, table[3] + 8 * i)[0]
-    return table[2] + item + 8
-
-
 @pytest.fixture
 def cyclic(tmp_path):
     """The bytes of a segment whose record BAD's `o` list has every element
-    pointing at the list itself (only the data checksum, checked by
-    verify, could tell)."""
+    pointing at the list itself, every checksum made to agree: only the
+    record verifier can tell."""
     path = build_segment(tmp_path, SCHEMA, "Cyc",
                          [{"id": i, "o": [[] for _ in range(ELEMENTS)]} for i in range(RECORDS)])
     data = bytearray(path.read_bytes())
-    rec = record_offset(data, BAD)
+    rec = array_record_offset(data, BAD)
     body = struct.unpack_from("<I", data, rec + 9)[0]  # bitmap byte, int64 id, then o's ref
     assert data[rec + body] == 11 and data[rec + body + 1] == ELEMENTS  # object: a list
     for i in range(ELEMENTS):
         struct.pack_into("<I", data, rec + body + 2 + 4 * i, body)
+    reseal_segment(data)
     return bytes(data)
 
 

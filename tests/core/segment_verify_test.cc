@@ -3,7 +3,6 @@
 // reaches another key's record, an index entry that does not name its key's
 // first record.
 #include <gtest/gtest.h>
-#include <xxhash.h>
 
 #include <cstring>
 #include <string>
@@ -12,6 +11,7 @@
 #include "mapfs/segment.h"
 #include "mapfs/segment_builder.h"
 #include "segment_format.h"
+#include "segment_reseal.h"
 #include "test_util.h"
 
 namespace mapfs {
@@ -68,15 +68,7 @@ class Crafted {
     std::memcpy(bytes_.data() + at, &v, sizeof(T));
   }
   void WriteResealed(const std::string& path) {
-    for (uint32_t i = 0; i < h_.section_count; ++i) {
-      sf::SectionEntry e = Entry(i);
-      e.checksum = XXH3_64bits(bytes_.data() + e.offset, e.size);
-      std::memcpy(bytes_.data() + TableAt(i), &e, sizeof(e));
-    }
-    Set<uint64_t>(offsetof(sf::Header, header_checksum), 0);
-    Set<uint64_t>(offsetof(sf::Header, header_checksum),
-                  XXH3_64bits(bytes_.data(), sizeof(sf::Header) +
-                                                 sizeof(sf::SectionEntry) * h_.section_count));
+    ASSERT_TRUE(testing::ResealSegment(&bytes_));
     testing::WriteFileOrDie(path, bytes_);
   }
 

@@ -4,7 +4,6 @@
 // entries each. The record's directory, field files and @json answer
 // Corruption (EIO); every other record is served.
 #include <gtest/gtest.h>
-#include <xxhash.h>
 
 #include <cstring>
 #include <string>
@@ -12,6 +11,7 @@
 
 #include "mapfs/segment.h"
 #include "segment_format.h"
+#include "segment_reseal.h"
 #include "test_util.h"
 #include "tree_test_util.h"
 
@@ -28,24 +28,6 @@ constexpr char kCycSchema[] = R"(structs:
 constexpr int kRecords = 20;
 constexpr int kBad = 7;
 constexpr int kElements = 50;
-
-// Repairs every section checksum and the header checksum of `bytes`.
-void Reseal(std::string* bytes) {
-  sf::Header h;
-  std::memcpy(&h, bytes->data(), sizeof(h));
-  for (uint32_t i = 0; i < h.section_count; ++i) {
-    const size_t at = sizeof(sf::Header) + sizeof(sf::SectionEntry) * i;
-    sf::SectionEntry e;
-    std::memcpy(&e, bytes->data() + at, sizeof(e));
-    e.checksum = XXH3_64bits(bytes->data() + e.offset, e.size);
-    std::memcpy(bytes->data() + at, &e, sizeof(e));
-  }
-  h.header_checksum = 0;
-  std::memcpy(bytes->data(), &h, sizeof(h));
-  h.header_checksum =
-      XXH3_64bits(bytes->data(), sizeof(sf::Header) + sizeof(sf::SectionEntry) * h.section_count);
-  std::memcpy(bytes->data(), &h, sizeof(h));
-}
 
 // An array of kRecords {id, o: a list of kElements empty lists}; record
 // kBad's list then has every element point at the list itself. Returns the
@@ -74,7 +56,7 @@ uint64_t BuildCyclic(const std::string& path) {
   for (int i = 0; i < kElements; ++i) {
     std::memcpy(bytes.data() + at + body + 2 + 4 * i, &body, 4);
   }
-  Reseal(&bytes);
+  testing::ResealSegment(&bytes);
   testing::WriteFileOrDie(path, bytes);
   return at;
 }

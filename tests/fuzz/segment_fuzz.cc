@@ -14,6 +14,7 @@
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
 #include "segment_format.h"
+#include "segment_reseal.h"
 
 namespace {
 
@@ -52,47 +53,6 @@ void Exercise(const std::string& bytes) {
   (void)seg->Verify();
 }
 
-// Recomputes the block checksums (when the table holds a block checksum
-// section of the right size), then every section checksum, then the header
-// checksum. Returns false when the header or table is too broken to reseal.
-bool Reseal(std::string* b) {
-  std::string& bytes = *b;
-  if (bytes.size() < sizeof(sf::Header)) return false;
-  sf::Header h;
-  std::memcpy(&h, bytes.data(), sizeof(h));
-  const uint64_t table_end = sizeof(sf::Header) + uint64_t{h.section_count} * 32;
-  if (h.section_count > sf::kMaxSections || table_end > bytes.size()) return false;
-  const uint64_t begin = sf::HeaderAreaSize(h.section_count);
-  for (uint32_t i = 0; i < h.section_count; ++i) {
-    sf::SectionEntry e;
-    std::memcpy(&e, bytes.data() + sizeof(h) + 32 * i, sizeof(e));
-    if (e.kind != static_cast<uint32_t>(sf::SectionKind::kBlockChecksums)) continue;
-    if (e.offset > bytes.size() || e.offset < begin ||
-        e.size != 8 * sf::ChecksumBlockCount(e.offset) || e.size > bytes.size() - e.offset) {
-      continue;
-    }
-    for (uint64_t k = 0; k < e.size / 8; ++k) {
-      const uint64_t lo = std::max(k * sf::kChecksumBlockSize, begin);
-      const uint64_t hi = std::min((k + 1) * sf::kChecksumBlockSize, e.offset);
-      const uint64_t sum = lo < hi ? XXH3_64bits(bytes.data() + lo, hi - lo) : 0;
-      std::memcpy(bytes.data() + e.offset + 8 * k, &sum, 8);
-    }
-  }
-  for (uint32_t i = 0; i < h.section_count; ++i) {
-    const uint64_t at = sizeof(h) + 32 * i;
-    sf::SectionEntry e;
-    std::memcpy(&e, bytes.data() + at, sizeof(e));
-    if (e.offset > bytes.size() || e.size > bytes.size() - e.offset) continue;
-    e.checksum = XXH3_64bits(bytes.data() + e.offset, e.size);
-    std::memcpy(bytes.data() + at, &e, sizeof(e));
-  }
-  h.header_checksum = 0;
-  std::memcpy(bytes.data(), &h, sizeof(h));
-  h.header_checksum = XXH3_64bits(bytes.data(), table_end);
-  std::memcpy(bytes.data(), &h, sizeof(h));
-  return true;
-}
-
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
@@ -110,6 +70,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Exercise(bytes);
     }
   }
-  if (Reseal(&bytes)) Exercise(bytes);
+  if (mapfs::testing::ResealSegment(&bytes)) Exercise(bytes);
   return 0;
 }

@@ -47,6 +47,10 @@ class ElementRange;
 struct SegmentData {
   const uint8_t* data = nullptr;  // the first byte of the data section
   uint64_t size = 0;              // the data section's size
+  // Proves the data-section bytes [offset, offset + size) a reference is
+  // about to read (the segment's block checksums); null: nothing to prove.
+  Status (*check)(const void* context, uint64_t offset, uint64_t size) = nullptr;
+  const void* context = nullptr;
 };
 
 class View {

@@ -385,11 +385,17 @@ Status ViewFactory::ReferenceTarget(const uint8_t* base, uint32_t size,
     return Corrupt(at, "value reference to an item that is not before its record");
   }
   const uint64_t item = item8 * sf::kItemAlign;
+  if (segment->check != nullptr) {
+    MAPFS_RETURN_IF_ERROR(segment->check(segment->context, item, sizeof(sf::ItemHeader)));
+  }
   sf::ItemHeader h;
   std::memcpy(&h, data + item, sizeof(h));
   const uint64_t start = item + sf::ItemRecordOffset(h.key_size);
   if (start > here || h.record_size > here - start) {
     return Corrupt(at, "value reference to a record that is not before its record");
+  }
+  if (segment->check != nullptr) {
+    MAPFS_RETURN_IF_ERROR(segment->check(segment->context, start, h.record_size));
   }
   if (value >= h.record_size) return Corrupt(at, "value reference past its target record");
   *record = data + start;

@@ -64,8 +64,14 @@ Result<Segment> Segment::FromLayout(internal::SegmentLayout layout) {
   }
   seg.layout_ = std::make_unique<internal::SegmentLayout>(std::move(layout));
   if (seg.layout_->incompat_features & sf::kFeatureValueReferences) {
+    // A reference reads another record's bytes: they are proven first, as
+    // every read of the segment's own paths is.
+    auto check = [](const void* layout, uint64_t offset, uint64_t size) {
+      return internal::CheckData(*static_cast<const internal::SegmentLayout*>(layout), offset,
+                                 size);
+    };
     seg.segment_data_ = std::make_unique<SegmentData>(
-        SegmentData{seg.layout_->data.data, seg.layout_->data.size});
+        SegmentData{seg.layout_->data.data, seg.layout_->data.size, check, seg.layout_.get()});
   }
   return seg;
 }
