@@ -20,7 +20,7 @@ MOUNT_TIMEOUT = 15.0
 
 
 def build_segment(mapfs_bin, workdir, schema_yaml, type_name, records, *, key=None,
-                  multi=False, approx=False, name="coll"):
+                  multi=False, approx=False, name="coll", extra=()):
     """Writes schema + JSONL (records: dicts or ready-made lines) and builds
     workdir/<name>.mapfs with `mapfs build`. Returns its path."""
     workdir = pathlib.Path(workdir)
@@ -33,7 +33,8 @@ def build_segment(mapfs_bin, workdir, schema_yaml, type_name, records, *, key=No
             f.write((r if isinstance(r, str) else json.dumps(r)) + "\n")
     out = workdir / f"{name}.mapfs"
     subprocess.run(build_command(mapfs_bin, schema, data, type_name, out, key=key, multi=multi,
-                                 approx=approx), check=True, capture_output=True, timeout=300)
+                                 approx=approx) + list(extra),
+                   check=True, capture_output=True, timeout=300)
     return out
 
 

@@ -35,7 +35,7 @@ def cyclic(mapfs_bin, tmp_path):
     then has every element point at the list itself, checksums repaired."""
     seg = build_segment(mapfs_bin, tmp_path / "src", CYC_SCHEMA, "Cyc",
                         [{"id": i, "o": [[] for _ in range(ELEMENTS)]} for i in range(RECORDS)],
-                        name="cyc")
+                        name="cyc", extra=["--dedup-memory", "0"])  # every record's list its own
     data = bytearray(seg.read_bytes())
     rec = array_record_offset(data, BAD)
     # Struct: 1 bitmap byte, the int64 id, then the ref of `o`; its object

@@ -97,8 +97,21 @@ Result<NodeAttr> Tree::LookupInDataset(const Node& parent, std::string_view name
       std::optional<std::string> raw = RawKeyOfName(ds.shard(0), name);
       if (!raw) return Status::NotFound(std::string(name));
       shard = ds.ShardOfKey(*raw);
-      MAPFS_ASSIGN_OR_RETURN(ordinal, FindEntry(*src.shards[shard], name));
-      if (!ordinal) return Status::NotFound(std::string(name));
+      if (ds.kind() == CollectionKind::kApproxMultiMap) {
+        // Named by the key's first record, as in a segment (tree_keys.cc).
+        MAPFS_ASSIGN_OR_RETURN(std::optional<uint64_t> first,
+                               FindApproxKey(*src.shards[shard], name));
+        if (!first) return Status::NotFound(std::string(name));
+        child.anchor = Anchor::kApproxKey;
+        child.id = static_cast<uint32_t>(*first);
+        child.slot = ShardSlot(parent.id.slot, shard);
+        if (child.slot == 0) return Status::IOError("the dataset was replaced", ESTALE);
+        return ChildAttr(parent, child, nullptr, true);
+      }
+      MAPFS_ASSIGN_OR_RETURN(std::optional<Segment::Entry> entry,
+                             FindEntry(*src.shards[shard], name));
+      if (!entry) return Status::NotFound(std::string(name));
+      ordinal = entry->ordinal;
     }
     child.anchor = Anchor::kEntry;
     child.id = static_cast<uint32_t>(*ordinal);

@@ -12,11 +12,12 @@ SAMPLE = REPO / "sample"
 
 
 def build_segment(workdir, schema_yaml, type_name, records, *, key=None, multi=False,
-                  approx=False, name="coll"):
+                  approx=False, name="coll", extra=()):
     """Writes the schema and records (dicts or JSON lines) and builds
     workdir/<name>.mapfs with `mapfs build`; returns its path."""
     return mapfs_testlib.build_segment(mapfs_bin(), workdir, schema_yaml, type_name, records,
-                                       key=key, multi=multi, approx=approx, name=name)
+                                       key=key, multi=multi, approx=approx, name=name,
+                                       extra=extra)
 
 
 def build_from_files(schema, data, type_name, out, *, key=None, multi=False, approx=False):

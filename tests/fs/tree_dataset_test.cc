@@ -195,10 +195,12 @@ TEST(TreeDataset, ANewManifestSwitchesEveryShardAtOnce) {
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
   const std::vector<std::string> old_files = BuildItems(dir.File("ds"), 3, Items(30));
-  auto tree = Tree::Open(dir.path());
+  TreeOptions instant;  // a replaced version no open file holds goes at once
+  instant.release_grace = std::chrono::milliseconds(0);
+  auto tree = Tree::Open(dir.path(), instant);
   ASSERT_TRUE(tree.ok());
   Tree& t = **tree;
-  // A reader holds a record and a shard's @segment of the old version.
+  // A reader opens a record's field and a shard's @segment of the old version.
   std::vector<uint64_t> held;
   auto walk = [&](const std::vector<std::string>& path) {
     uint64_t ino = kRootIno;
@@ -212,6 +214,9 @@ TEST(TreeDataset, ANewManifestSwitchesEveryShardAtOnce) {
   };
   const uint64_t old_n = walk({"ds", "key7", "n"});
   const uint64_t old_seg = walk({"ds", "@shards", "1", "@segment"});
+  uint64_t n_handle = 0, seg_handle = 0;
+  ASSERT_TRUE(t.OpenNode(old_n, &n_handle).ok());
+  ASSERT_TRUE(t.OpenNode(old_seg, &seg_handle).ok());
   const size_t versions = t.open_versions();
   EXPECT_EQ(versions, 4u) << "the dataset and its three shards";
 
@@ -229,13 +234,17 @@ TEST(TreeDataset, ANewManifestSwitchesEveryShardAtOnce) {
   }
   EXPECT_NE(Cat(t, {"ds", "@info"}).find("\"shards\":2"), std::string::npos);
   EXPECT_FALSE(t.Lookup(Walk(t, {"ds", "@shards"}).ino, "2").ok());
-  // Old inode numbers keep reading the old version whole.
+  // Open files keep reading the old version whole.
   EXPECT_EQ(ReadAll(t, old_n), "7\n");
   EXPECT_EQ(ReadAll(t, old_seg), ReadFileOrDie(dir.File("ds/" + old_files[1])));
-  EXPECT_EQ(t.open_versions(), versions + 3) << "the old version is held while in use";
-  // Forgetting every lookup of the old version releases it and all its shards.
-  for (uint64_t ino : held) t.Forget(ino, 1);
+  EXPECT_EQ(t.open_versions(), versions + 3) << "the old version is held while open";
+  // The last close releases it and all its shards, whatever the kernel
+  // still caches.
+  t.ReleaseNode(n_handle);
+  EXPECT_EQ(t.open_versions(), versions + 3) << "still open through a shard's @segment";
+  t.ReleaseNode(seg_handle);
   EXPECT_EQ(t.open_versions(), 3u);
+  for (uint64_t ino : held) t.Forget(ino, 1);
   EXPECT_EQ(Cat(t, {"ds", "key7", "n"}), "1007\n");
 }
 
@@ -327,7 +336,7 @@ TEST(TreeDataset, ANamedSourceMayBeADataset) {
 
 // Shards' slots are owned by their dataset's (VersionSlots::Install): their
 // lookups count for the owner and they are freed with it, never before.
-TEST(TreeDataset, OwnedSlotsCountForAndAreFreedWithTheirOwner) {
+TEST(TreeDataset, OwnedSlotsCountForAndAreReleasedWithTheirOwner) {
   VersionSlots slots(8);
   auto version = [](const char* name) {
     auto v = std::make_shared<SourceVersion>();
@@ -338,19 +347,25 @@ TEST(TreeDataset, OwnedSlotsCountForAndAreFreedWithTheirOwner) {
   const uint32_t a = slots.Install(version("shard0"), owner);
   const uint32_t b = slots.Install(version("shard1"), owner);
   const uint32_t other = slots.Install(version("segment"));
-  slots.Count(a, 1);  // the kernel holds a node of shard 0 only
+  ASSERT_TRUE(slots.Open(b, slots.At(b).get()));  // a file of shard 1 is open
+  slots.Count(a, 1);                               // the kernel holds a node of shard 0
   {
     std::unique_lock lock(slots.mutex());
     slots.RetireLocked(owner);
   }
-  EXPECT_EQ(slots.open_versions(), 4u) << "held through shard 0's lookup";
-  ASSERT_NE(slots.At(b), nullptr) << "an unlooked-up shard lives as long as its dataset";
-  slots.Count(a, -1);
+  EXPECT_EQ(slots.open_versions(), 4u) << "held through shard 1's open file";
+  ASSERT_NE(slots.At(a), nullptr) << "a shard lives as long as its dataset";
+  slots.Close(b);
   EXPECT_EQ(slots.At(owner), nullptr);
   EXPECT_EQ(slots.At(a), nullptr);
   EXPECT_EQ(slots.At(b), nullptr);
   EXPECT_NE(slots.At(other), nullptr);
   EXPECT_EQ(slots.open_versions(), 1u);
+  // Numbers the kernel still holds (shard 0's count for the dataset) keep
+  // the dataset's and its shards' slots reserved until forgotten.
+  EXPECT_EQ(slots.reserved_slots(), 4u);
+  slots.Count(a, -1);
+  EXPECT_EQ(slots.reserved_slots(), 1u);
 }
 
 }  // namespace

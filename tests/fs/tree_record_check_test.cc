@@ -34,11 +34,13 @@ constexpr int kElements = 50;
 // file offset of that record.
 uint64_t BuildCyclic(const std::string& path) {
   std::vector<std::string> lines;
-  std::string list = "[";
-  for (int i = 0; i < kElements; ++i) list += i ? ",[]" : "[]";
-  list += "]";
+  std::string rest;
+  for (int i = 1; i < kElements; ++i) rest += ",[]";
   for (int i = 0; i < kRecords; ++i) {
-    lines.push_back("{\"id\": " + std::to_string(i) + ", \"o\": " + list + "}");
+    // Each record's list differs (its first element holds the id), so none
+    // is stored as a reference to an earlier record's.
+    lines.push_back("{\"id\": " + std::to_string(i) + ", \"o\": [[" + std::to_string(i) + "]" +
+                    rest + "]}");
   }
   Build(path, kCycSchema, "Cyc", lines);
   std::string bytes = testing::ReadFileOrDie(path);
