@@ -97,6 +97,19 @@ def unmount(path):
             return
 
 
+def _wait_until_up(proc, log, is_up, what):
+    """Waits until is_up() while the daemon `proc` runs; raises with its log
+    when it exits or MOUNT_TIMEOUT passes first."""
+    deadline = time.monotonic() + MOUNT_TIMEOUT
+    while not is_up():
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited {proc.returncode}: "
+                               + open(log, errors="replace").read())
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{what} did not come up: " + open(log, errors="replace").read())
+        time.sleep(0.02)
+
+
 def _is_live_mount(path):
     # A dead daemon's mount still looks like a mount point, and the kernel may
     # answer stat from its cache; statvfs always reaches the daemon.
@@ -162,14 +175,7 @@ def mounted(mapfs_bin, source, mountpoint, options=None, extra_args=()):
     with open(log, "wb") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + MOUNT_TIMEOUT
-        while not _is_live_mount(mountpoint):
-            if proc.poll() is not None:
-                raise RuntimeError(f"mapfs mount exited {proc.returncode}: "
-                                   + open(log, errors="replace").read())
-            if time.monotonic() > deadline:
-                raise RuntimeError("mount did not come up: " + open(log, errors="replace").read())
-            time.sleep(0.02)
+        _wait_until_up(proc, log, lambda: _is_live_mount(mountpoint), "mapfs mount")
         yield Mount(mountpoint, proc, log)
     finally:
         unmount(mountpoint)
@@ -276,14 +282,8 @@ def mounted_config(mapfs_bin, config, mountpoints, names=(), extra_args=(), cwd=
     with open(log, "wb") as logf:
         proc = subprocess.Popen(cmd, stdout=logf, stderr=subprocess.STDOUT, cwd=cwd)
     try:
-        deadline = time.monotonic() + MOUNT_TIMEOUT
-        while not all(_is_live_mount(p) for p in mountpoints):
-            if proc.poll() is not None:
-                raise RuntimeError(f"mapfs mount --config exited {proc.returncode}: "
-                                   + open(log, errors="replace").read())
-            if time.monotonic() > deadline:
-                raise RuntimeError("mounts did not come up: " + open(log, errors="replace").read())
-            time.sleep(0.02)
+        _wait_until_up(proc, log, lambda: all(_is_live_mount(p) for p in mountpoints),
+                       "mapfs mount --config")
         yield ConfigMount(mountpoints, proc, log)
     finally:
         for p in mountpoints:

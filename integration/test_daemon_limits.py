@@ -33,7 +33,7 @@ def people(mapfs_bin, workdir, name, prefix):
 def test_a_refused_replacement_left_in_place_is_verified_once(mapfs_bin, tmp_path):
     seg = people(mapfs_bin, tmp_path / "src", "people", "a")
     bad = bytearray(read(seg))
-    bad[-10] ^= 0x40  # only the last section's checksum sees it
+    bad[-10] ^= 0x40  # in the block checksum section (last in the file): refused at open
     with mounted(mapfs_bin, seg, tmp_path / "mnt", extra_args=("--log-level", "debug")) as m:
         assert read(m.path / "k1" / "name") == b"a-1"
         replace_with_bytes(seg, bytes(bad))

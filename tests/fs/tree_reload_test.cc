@@ -198,7 +198,7 @@ TEST(TreeReload, BrokenReplacementsAreRefusedAndTheOldVersionKeepsServing) {
   auto tree = Tree::Open(path).value();
 
   std::string flipped = good;
-  flipped[flipped.size() - 10] ^= 0x40;  // in the last section: only its checksum sees it
+  flipped[flipped.size() - 10] ^= 0x40;  // in the block checksum section: refused at open
   for (const std::string& bad : {std::string("not a segment"), good.substr(0, good.size() / 2),
                                  flipped, std::string()}) {
     ReplaceWithBytes(path, bad);

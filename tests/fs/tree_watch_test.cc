@@ -50,7 +50,7 @@ TEST(TreeWatch, AnUnchangedRefusedReplacementIsVerifiedOnceOverManyChecks) {
   ReloadWatcher watcher(tree.get(), nullptr);  // not started: CheckNow is one poll
 
   std::string flipped = good;
-  flipped[flipped.size() - 10] ^= 0x40;  // only the last section's checksum sees it
+  flipped[flipped.size() - 10] ^= 0x40;  // in the block checksum section: refused at open
   ReplaceWithBytes(path, flipped);
   for (int poll = 0; poll < 5; ++poll) watcher.CheckNow();
   EXPECT_EQ(tree->verified_files(), 1u) << "an unchanged refused file is not read again";
