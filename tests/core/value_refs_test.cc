@@ -127,6 +127,26 @@ void ExpectSameFile(const std::string& a, const std::string& b) {
   EXPECT_TRUE(ReadFileOrDie(a) == ReadFileOrDie(b)) << a << " and " << b << " differ";
 }
 
+// Records whose fields are all inline or short strings have nothing to share:
+// the value table stores them exactly as the packer made them.
+TEST(ValueRefs, RecordsWithNothingToShareAreStoredAsPacked) {
+  TempDir dir;
+  Schema schema = MakeSchema(
+      {{"Rec", "", {{"name", "str"}, {"id", "uint64"}, {"score", "float64"}, {"city", "str"}}}});
+  const char* cities[] = {"Lisbon", "Oslo", "Quito", "Nairobi"};
+  std::vector<Value> records;
+  for (uint64_t i = 0; i < 2000; ++i) {
+    records.push_back(Value::Struct("Rec", {{"name", Value::Str("n" + std::to_string(i))},
+                                            {"id", Value::UInt(i)},
+                                            {"score", Value::Float(i / 8.0)},
+                                            {"city", Value::Str(cities[i % 4])}}));
+  }
+  Build(dir.File("on.mapfs"), schema, records, Dedup(size_t{64} << 20));
+  Build(dir.File("off.mapfs"), schema, records, Dedup(0));
+  ExpectSameFile(dir.File("on.mapfs"), dir.File("off.mapfs"));
+  ExpectRoundTrip(dir.File("on.mapfs"), records);
+}
+
 TEST(ValueRefs, RepeatedFieldValuesShrinkTheFile) {
   TempDir dir;
   const Schema schema = RecSchema();

@@ -81,6 +81,9 @@ class ValueDeduper::Impl {
                        ? &def.fields[unique_field].type
                        : nullptr;
     MAPFS_ASSIGN_OR_RETURN(View v, ViewFactory::Make(&schema_, &root, src_, src_size_, 0));
+    // Most records of most datasets: nothing in them can be shared or
+    // remembered, and the rewrite would copy them as they are.
+    if (NothingToShare(v, def, unique_field)) return record;
     // The root stays at offset 0 and is never shared (whole items are).
     size_t slot_mark = slots_.size();
     MAPFS_RETURN_IF_ERROR(AppendShell(v, -1));
@@ -319,6 +322,24 @@ class ValueDeduper::Impl {
         return Bad(src_ref, "unexpected value type");
     }
     return Finish(key_start, marks, leaf, ref);
+  }
+
+  // True when every present field of the root struct `v` is inline, or a
+  // str or bytes whose body is too short to share (or the unique field): no
+  // body of the record would be looked up or remembered.
+  static bool NothingToShare(const View& v, const StructDef& def, int unique_field) {
+    for (size_t i = 0; i < def.fields.size(); ++i) {
+      const int index = static_cast<int>(i);
+      if (!v.HasField(index)) continue;
+      const TypeKind kind = def.fields[i].type.kind;
+      if (IsFixedWidthKind(kind)) continue;
+      if (kind != TypeKind::kStr && kind != TypeKind::kBytes) return false;
+      if (index == unique_field) continue;
+      Result<View> f = v.Field(index);
+      // A length under 127 takes one varint byte: the body is size + 1.
+      if (!f.ok() || f->size() + 1 >= ValueDeduper::kMinSharedBytes) return false;
+    }
+    return true;
   }
 
   // A list, variadic tuple or sorted frozenset whose elements are inline.
