@@ -52,7 +52,8 @@ std::string BuildKv(const std::string& path, CollectionKind kind, uint64_t n, ui
 SegmentInfo::Section SectionOf(const std::string& bytes, std::string_view name) {
   auto seg = Segment::FromMemory(bytes.data(), bytes.size(), "s");
   EXPECT_TRUE(seg.ok()) << seg.status().ToString();
-  const SegmentInfo::Section* s = seg->Info().section(name);
+  const SegmentInfo info = seg->Info();
+  const SegmentInfo::Section* s = info.section(name);
   EXPECT_NE(s, nullptr) << name;
   return s == nullptr ? SegmentInfo::Section{} : *s;
 }
@@ -76,12 +77,13 @@ TEST(SegmentIntegrity, BuilderWritesBlockChecksumsOfEveryBlock) {
   auto seg = Segment::FromMemory(b.data(), b.size(), "m");
   ASSERT_TRUE(seg.ok()) << seg.status().ToString();
   EXPECT_EQ(seg->minor_version(), 1);
-  EXPECT_EQ(seg->Info().incompat_features, sf::kFeatureBlockChecksums);
-  const SegmentInfo::Section* sums = seg->Info().section("block_checksums");
+  const SegmentInfo info = seg->Info();
+  EXPECT_EQ(info.incompat_features, sf::kFeatureBlockChecksums);
+  const SegmentInfo::Section* sums = info.section("block_checksums");
   ASSERT_NE(sums, nullptr);
   ASSERT_GT(b.size(), 3 * sf::kChecksumBlockSize);
-  const uint64_t first = seg->Info().sections.front().offset;
-  EXPECT_EQ(sums->offset, seg->Info().sections.back().offset);
+  const uint64_t first = info.sections.front().offset;
+  EXPECT_EQ(sums->offset, info.sections.back().offset);
   ASSERT_EQ(sums->size, 8 * ((sums->offset + sf::kChecksumBlockSize - 1) / sf::kChecksumBlockSize));
   for (uint64_t i = 0; i < sums->size / 8; ++i) {
     const uint64_t lo = std::max(i * sf::kChecksumBlockSize, first);
@@ -279,7 +281,8 @@ TEST(SegmentIntegrity, OldFilesAreProvenASectionAtATime) {
   auto pristine = Segment::FromMemory(good.data(), good.size(), "good");
   ASSERT_TRUE(pristine.ok()) << pristine.status().ToString();
   EXPECT_EQ(pristine->minor_version(), 0);
-  EXPECT_EQ(pristine->Info().section("block_checksums"), nullptr);
+  const SegmentInfo info = pristine->Info();
+  EXPECT_EQ(info.section("block_checksums"), nullptr);
   EXPECT_TRUE(pristine->Verify().ok());
   auto hit = pristine->Find(Name(7));
   ASSERT_TRUE(hit.ok() && hit->has_value());

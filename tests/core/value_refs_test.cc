@@ -220,7 +220,8 @@ TEST(ValueRefs, SpecExample) {
                             "Ada King, Countess of Lovelace\x00\x01\x01\x07",
                             44));
   EXPECT_EQ(r1, std::string("\x03\x09\x00\x00\x80\x0b\x00\x00\x00\x00\x09\x00\x01\x01\x08", 15));
-  const SegmentInfo::Section* data = seg->Info().section("data");
+  const SegmentInfo info = seg->Info();
+  const SegmentInfo::Section* data = info.section("data");
   ASSERT_NE(data, nullptr);
   EXPECT_EQ(seg->RecordBytes(1)->data() - seg->bytes().data(), int64_t(data->offset + 64));
   auto name = seg->Record(1)->Field("name");
@@ -379,7 +380,8 @@ TEST_F(BadReference, PastItsTargetRecord) {
 TEST_F(BadReference, ToItsOwnRecordWhichWouldAllowCycles) {
   // Record 1's item follows record 0's (both 8-aligned): point at it.
   auto seg = Segment::FromMemory(bytes_.data(), bytes_.size(), "r.mapfs");
-  const SegmentInfo::Section* data = seg->Info().section("data");
+  const SegmentInfo info = seg->Info();
+  const SegmentInfo::Section* data = info.section("data");
   const uint64_t rec1 = static_cast<uint64_t>(seg->RecordBytes(1)->data() - seg->bytes().data());
   const uint64_t item1 = rec1 - 8 - data->offset;
   ASSERT_LT(item1 / 8, 128u);

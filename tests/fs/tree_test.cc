@@ -313,7 +313,8 @@ TEST(Tree, ACorruptRecordGivesCorruptionAndTheOthersStillServe) {
   uint64_t offsets_block = 0;
   {
     Segment seg = Segment::Open(b.path).value();
-    offsets_block = seg.Info().section("record_offsets")->offset >> 16;
+    const SegmentInfo info = seg.Info();
+    offsets_block = info.section("record_offsets")->offset >> 16;
     for (int r = 0; r < kRecords; ++r) {
       std::string_view record = seg.RecordBytes(r).value();
       const size_t rat = static_cast<size_t>(record.data() - seg.bytes().data());

@@ -74,8 +74,10 @@ struct SegmentInfo {
   uint64_t hash_seed = 0;
   uint32_t index_bits = 0;          // the directory has 2^index_bits buckets
   std::vector<Section> sections;    // the present ones, in section kind order
-  // The section named `name`, or null when absent.
-  const Section* section(std::string_view name) const;
+  // The section named `name`, or null when absent. A pointer into this
+  // object: not offered on a temporary (`seg.Info().section(...)`).
+  const Section* section(std::string_view name) const&;
+  const Section* section(std::string_view name) const&& = delete;
 };
 
 class Segment {

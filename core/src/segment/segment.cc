@@ -117,7 +117,7 @@ SegmentInfo Segment::Info() const {
   return info;
 }
 
-const SegmentInfo::Section* SegmentInfo::section(std::string_view name) const {
+const SegmentInfo::Section* SegmentInfo::section(std::string_view name) const& {
   for (const Section& s : sections) {
     if (s.name == name) return &s;
   }
