@@ -28,6 +28,7 @@
 #include "mapfs/segment_builder.h"
 #include "mapfs/types.h"
 #include "segment_internal.h"
+#include "segment_reseal.h"
 
 namespace mapfs {
 namespace {
@@ -77,22 +78,7 @@ bool WriteV10(const std::string& from, const std::string& to) {
   auto f = MappedFile::Open(from);
   if (!f.ok()) return false;
   std::string b(f->data());
-  sf::Header h;
-  std::memcpy(&h, b.data(), sizeof(h));
-  const uint64_t last = sizeof(h) + 32 * uint64_t{h.section_count - 1};
-  sf::SectionEntry e;
-  std::memcpy(&e, b.data() + last, sizeof(e));
-  if (e.kind != static_cast<uint32_t>(sf::SectionKind::kBlockChecksums)) return false;
-  b.resize(e.offset);
-  std::memset(b.data() + last, 0, sizeof(e));
-  h.minor_version = 0;
-  h.incompat_features = 0;
-  h.section_count -= 1;
-  h.file_size = b.size();
-  h.header_checksum = 0;
-  std::memcpy(b.data(), &h, sizeof(h));
-  h.header_checksum = XXH3_64bits(b.data(), sizeof(h) + 32 * uint64_t{h.section_count});
-  std::memcpy(b.data(), &h, sizeof(h));
+  if (!mapfs::testing::DowngradeSegmentTo10(&b)) return false;
   FILE* out = std::fopen(to.c_str(), "wb");
   if (out == nullptr) return false;
   const bool ok = std::fwrite(b.data(), 1, b.size(), out) == b.size();

@@ -57,6 +57,37 @@ inline bool ResealSegment(std::string* b) {
   return true;
 }
 
+// Rewrites a 1.1 segment as the 1.0 file with the same sections: the block
+// checksum section (always last) and its feature bit removed, the header
+// checksum recomputed. False when the last section is not block checksums.
+inline bool DowngradeSegmentTo10(std::string* b) {
+  namespace sf = mapfs::segment_format;
+  std::string& bytes = *b;
+  if (bytes.size() < sizeof(sf::Header)) return false;
+  sf::Header h;
+  std::memcpy(&h, bytes.data(), sizeof(h));
+  if (h.section_count == 0 || h.section_count > sf::kMaxSections) return false;
+  const uint64_t last = sizeof(h) + 32 * uint64_t{h.section_count - 1};
+  if (last + sizeof(sf::SectionEntry) > bytes.size()) return false;
+  sf::SectionEntry e;
+  std::memcpy(&e, bytes.data() + last, sizeof(e));
+  if (e.kind != static_cast<uint32_t>(sf::SectionKind::kBlockChecksums) ||
+      e.offset > bytes.size()) {
+    return false;
+  }
+  bytes.resize(e.offset);
+  std::memset(bytes.data() + last, 0, sizeof(e));
+  h.minor_version = 0;
+  h.incompat_features = 0;
+  h.section_count -= 1;
+  h.file_size = bytes.size();
+  h.header_checksum = 0;
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  h.header_checksum = XXH3_64bits(bytes.data(), sizeof(h) + 32 * uint64_t{h.section_count});
+  std::memcpy(bytes.data(), &h, sizeof(h));
+  return true;
+}
+
 }  // namespace mapfs::testing
 
 #endif  // MAPFS_TESTS_SEGMENT_RESEAL_H_

@@ -16,6 +16,7 @@
 #include "mapfs/segment.h"
 #include "mapfs/segment_builder.h"
 #include "segment_internal.h"
+#include "segment_reseal.h"
 #include "test_util.h"
 
 namespace mapfs {
@@ -254,24 +255,9 @@ TEST(SegmentIntegrity, OpenChecksTheChecksumSectionAndTheSchemaOnly) {
 
 // Rewrites a 1.1 file as the 1.0 file with the same sections: no feature
 // bit, no block checksum section.
-std::string DowngradeTo10(const std::string& b) {
-  sf::Header h;
-  std::memcpy(&h, b.data(), sizeof(h));
-  const uint64_t last = sizeof(h) + 32 * uint64_t{h.section_count - 1};
-  sf::SectionEntry e;
-  std::memcpy(&e, b.data() + last, sizeof(e));
-  EXPECT_EQ(e.kind, static_cast<uint32_t>(sf::SectionKind::kBlockChecksums));
-  std::string out = b.substr(0, e.offset);
-  std::memset(out.data() + last, 0, sizeof(e));
-  h.minor_version = 0;
-  h.incompat_features = 0;
-  h.section_count -= 1;
-  h.file_size = out.size();
-  h.header_checksum = 0;
-  std::memcpy(out.data(), &h, sizeof(h));
-  h.header_checksum = XXH3_64bits(out.data(), sizeof(h) + 32 * uint64_t{h.section_count});
-  std::memcpy(out.data(), &h, sizeof(h));
-  return out;
+std::string DowngradeTo10(std::string b) {
+  EXPECT_TRUE(testing::DowngradeSegmentTo10(&b));
+  return b;
 }
 
 TEST(SegmentIntegrity, OldFilesAreProvenASectionAtATime) {
