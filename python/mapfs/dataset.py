@@ -7,10 +7,8 @@ and reads only that shard; arrays are indexed by dataset-wide record index
 (shard i holds a consecutive range); ``len``, iteration, ``keys()``,
 ``values()`` and ``items()`` run through the shards in shard order.
 """
-import bisect
 import itertools
 import json
-import operator
 import os
 
 from mapfs import _mapfs
@@ -19,19 +17,14 @@ __all__ = ["Dataset"]
 
 
 
-def _no_keys(key):
-    raise TypeError("an array has no keys: index it by record number")
-
-
-def _closed(key):
-    raise ValueError("I/O operation on a closed dataset")
-
-
-class Dataset:
+class Dataset(_mapfs._ShardedBase):
     """A dataset opened for reading. Opening checks the manifest and every
     shard against it (size, header checksum, counts, kind, key, schema), as
     ``mapfs verify`` and mounts do; a bad dataset raises
-    ``mapfs.CorruptionError`` naming ``dataset.json`` or the shard."""
+    ``mapfs.CorruptionError`` naming ``dataset.json`` or the shard.
+
+    ``ds[key]`` and ``ds[i]`` are answered by the C base class: one routing
+    hash, then the shard's own lookup."""
 
     def __init__(self, path):
         self._path = os.fspath(path)
@@ -48,12 +41,9 @@ class Dataset:
                     f"{os.path.join(self._path, 'dataset.json')} (a shard replaced while opened?)")
         self._kind = m["kind"]
         self._first = [s["first_record"] for s in m["shards"]]
-        self._router = None
-        if self._kind != "array":
-            self._router = _mapfs._Router(self._shards[0].schema, m["root_type"], m["key_field"],
-                                          len(self._shards))
-        # The lookup path reads these two only (close() replaces the route).
-        self._route = self._router if self._router is not None else _no_keys
+        keyed = self._kind != "array"
+        super().__init__(tuple(self._shards), self._shards[0].schema, m["root_type"],
+                         m["key_field"] if keyed else None, self._first, m["record_count"])
         self._closed = False
 
     # -- attributes ---------------------------------------------------------
@@ -122,28 +112,14 @@ class Dataset:
 
     def _shard_of(self, key):
         """The segment a key routes to, or None when it cannot be a key."""
-        s = self._route(key)
+        s = self._shard(key)
         return None if s < 0 else self._shards[s]
 
-    def _record(self, i):
-        n = self._manifest["record_count"]
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"record index out of range (the dataset has {n} records)")
-        s = bisect.bisect_right(self._first, i) - 1
-        return self._shards[s][i - self._first[s]]
-
-    def __getitem__(self, key):
-        if self._router is not None:
-            s = self._route(key)  # one call into C++: the hot path
-            if s < 0:
-                raise KeyError(key)
-            return self._shards[s][key]
-        self._check()
+    def _getitem_slow(self, key):
+        """What the C lookup path leaves to Python: slices of arrays."""
         if isinstance(key, slice):
-            return [self._record(i) for i in range(*key.indices(len(self)))]
-        return self._record(operator.index(key))
+            return [self[i] for i in range(*key.indices(len(self)))]
+        raise TypeError(f"dataset indices must be integers or slices, not {type(key).__name__}")
 
     def get(self, key, default=None):
         seg = self._shard_of(key)
@@ -193,7 +169,7 @@ class Dataset:
     def close(self):
         for s in self._shards:
             s.close()
-        self._route = _closed
+        self._close_lookups()
         self._closed = True
 
     def __enter__(self):

@@ -7,5 +7,6 @@ PYBIND11_MODULE(_mapfs, m) {
   mapfs::python::RegisterSchema(m);
   mapfs::python::RegisterRead(m);
   mapfs::python::RegisterBuild(m);
+  mapfs::python::RegisterDatasetRead(m);
   mapfs::python::RegisterArrays(m);
 }

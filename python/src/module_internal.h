@@ -12,6 +12,7 @@
 #include <pybind11/pybind11.h>
 
 #include <memory>
+#include <string>
 
 #include "mapfs/record.h"
 #include "mapfs/status.h"
@@ -50,6 +51,13 @@ bool RecordViewFromPy(PyObject* obj, View* out);
 
 // build.cc: mapfs.build, mapfs.pack, mapfs.pack_into, mapfs.view.
 void RegisterBuild(pybind11::module_& m);
+
+// dataset_read.cc: mapfs._mapfs._ShardedBase, the lookup path of
+// mapfs.Dataset (python/mapfs/dataset.py).
+void RegisterDatasetRead(pybind11::module_& m);
+// The type of field `key` of struct `type`; throws ValueError if either is
+// not in the schema.
+const Type& KeyType(const Schema& schema, const std::string& type, const std::string& key);
 
 // arrays.cc: mapfs.TypedArray and the shared-array functions
 // (mapfs._mapfs.shared_*; mapfs/shared.py gives them SharedArray's names).

@@ -21,63 +21,6 @@ namespace py = pybind11;
 namespace mapfs::python {
 namespace {
 
-const Type& KeyType(const Schema& schema, const std::string& type, const std::string& key) {
-  auto root = schema.FindStruct(type);
-  if (!root) throw py::value_error("no struct '" + type + "' in the schema");
-  auto field = schema.struct_def(*root).FindField(key);
-  if (!field) throw py::value_error("struct '" + type + "' has no field '" + key + "'");
-  return schema.struct_def(*root).fields[*field].type;
-}
-
-// The shard of a lookup key of a dataset, for mapfs.Dataset: the key is
-// taken as the shards' lookups take it (a str for str keys, an int for uint
-// keys, a value of the key field's type for generic ones); -1 for a key that
-// cannot be one (absent from every shard). Built once per dataset, so a
-// lookup pays one call and one hash.
-class Router {
- public:
-  Router(py::handle schema_obj, const std::string& type, const std::string& key, uint64_t n)
-      : schema_(SchemaFromPy(schema_obj)),
-        type_(&KeyType(*schema_, type, key)),
-        kind_(KeyKindOf(*type_)),
-        conv_(*schema_),
-        packer_(*schema_),
-        n_(n) {
-    if (n == 0) throw py::value_error("shard count must be positive");
-  }
-
-  int64_t Route(py::handle key) {
-    PyObject* k = key.ptr();
-    if (kind_ == KeyKind::kStr) {
-      if (!PyUnicode_Check(k)) return -1;
-      Py_ssize_t size = 0;
-      const char* utf8 = PyUnicode_AsUTF8AndSize(k, &size);
-      if (utf8 == nullptr) {
-        PyErr_Clear();  // a str with lone surrogates: no key has it
-        return -1;
-      }
-      return static_cast<int64_t>(RouteKey(std::string_view(utf8, size), n_));
-    }
-    Value v;
-    if (!conv_.Convert(k, *type_, &v, "")) {
-      PyErr_Clear();
-      return -1;
-    }
-    Result<std::string_view> raw = RawKeyOf(v, *type_, kind_, &packer_, &scratch_);
-    if (!raw.ok()) return -1;
-    return static_cast<int64_t>(RouteKey(*raw, n_));
-  }
-
- private:
-  std::shared_ptr<const Schema> schema_;
-  const Type* type_;
-  KeyKind kind_;
-  ValueConverter conv_;
-  RecordPacker packer_;
-  std::string scratch_;
-  uint64_t n_;
-};
-
 void AppendU32(std::string* out, size_t n) {
   const uint32_t v = static_cast<uint32_t>(n);
   out->append(reinterpret_cast<const char*>(&v), 4);
@@ -205,11 +148,6 @@ void RegisterRoute(py::module_& m) {
   m.def("_build_packed", &BuildPacked, py::arg("path"), py::arg("schema"), py::arg("type"),
         py::arg("key"), py::arg("multi"), py::arg("memory_mb"), py::arg("blobs"),
         "Builds a shard from the blobs _pack_route made for it; returns its record count.");
-  py::class_<Router>(m, "_Router")
-      .def(py::init<py::handle, const std::string&, const std::string&, uint64_t>(),
-           py::arg("schema"), py::arg("type"), py::arg("key"), py::arg("n"))
-      .def("__call__", &Router::Route, py::arg("key"),
-           "The shard of a lookup key, or -1 if it cannot be a key of the dataset.");
   m.def(
       "_open_dataset",
       [](const std::string& dir) {

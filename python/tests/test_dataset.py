@@ -77,6 +77,10 @@ def test_a_mapping_dataset_reads_as_one_segment(tmp_path):
     assert ds.closed
     with pytest.raises(ValueError):
         len(ds)
+    with pytest.raises(ValueError):
+        ds["item-1"]  # the C lookup path knows the dataset is closed
+    with pytest.raises(ValueError):
+        "item-1" in ds
 
 
 @pytest.mark.parametrize("key,probe,absent", [("id", 1005, -1), ("pair", ("p3", 0), ("p3", 9))])
@@ -113,11 +117,20 @@ def test_an_array_dataset_indexes_records_dataset_wide(tmp_path):
         ds[N]
     with pytest.raises(IndexError):
         ds[-N - 1]
+    with pytest.raises(IndexError):
+        ds[1 << 70]
+    with pytest.raises(TypeError):
+        ds["x"]
+    with pytest.raises(TypeError):
+        ds[1.0]
     with pytest.raises(TypeError):
         ds.keys()
     with pytest.raises(TypeError):
         "x" in ds
     assert ds.info["shards"] == 3
+    ds.close()
+    with pytest.raises(ValueError):
+        ds[0]
 
 
 def test_multimaps_route_every_record_of_a_key_to_one_shard(tmp_path):
