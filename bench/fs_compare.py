@@ -151,6 +151,12 @@ def tree_listing_requests(root):
     return total
 
 
+def rss_anon_kb(pid):
+    """A process's anonymous resident memory, KiB."""
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"RssAnon:\s+(\d+)", f.read()).group(1))
+
+
 def fstat_loop(path, count):
     """Seconds of `count` fstat calls on one open file."""
     fd = os.open(path, os.O_RDONLY)
@@ -270,8 +276,10 @@ def main():
             mount_mapfs()
             mounts.append(mnt)
             root = os.path.join(mnt, "coll") if args.dir_mount else mnt
-            return Fs("mapfs" + (f"[{opts}]" if opts else ""), root, mount_mapfs, umount_mapfs,
-                      log)
+            fs = Fs("mapfs" + (f"[{opts}]" if opts else ""), root, mount_mapfs, umount_mapfs,
+                    log)
+            fs.mount_dir = mnt
+            return fs
 
         fss = [mapfs_fs(f"mapfs{k}", opts) for k, opts in enumerate(variants)]
 
@@ -361,6 +369,18 @@ def main():
                     fs.remount()
                     requests[(name, fs.name)] = fs.last_requests()
 
+        # The daemon's own memory (anonymous: not the mapped segment) after
+        # one cold walk of the whole tree, and after a second one.
+        phases.start("walking the tree twice for the daemon's memory")
+        walked = fss[2]
+        walked.remount()
+        daemon = [p for p in procs if p.poll() is None and walked.mount_dir in p.args][-1]
+        rss_kb = [rss_anon_kb(daemon.pid)]
+        for _ in range(2):
+            op_find(walked.root)
+            drop_caches()  # the kernel forgets the inodes: the daemon gets FORGETs
+            rss_kb.append(rss_anon_kb(daemon.pid))
+
         # A cold @segment read also reads the segment from its own filesystem:
         # that file's cold read (the disk's rate) bounds mapfs's.
         phases.start("reading the segment file itself")
@@ -431,6 +451,9 @@ def main():
             print(f"{name}: {size / 1e6:.1f} MB, cold " + ", ".join(
                 f"{fs.name} {size / results[(name, 'cold', fs.name)] / 1e9:.2f} GB/s"
                 for fs in fss) + f"; the segment file itself {size / source_cold[name] / 1e9:.2f} GB/s")
+        print(f"{walked.name} daemon memory (RssAnon): mounted {rss_kb[0] / 1024:.1f} MiB, after "
+              f"one walk of the tree {rss_kb[1] / 1024:.1f} MiB, after two "
+              f"{rss_kb[2] / 1024:.1f} MiB")
         print(f"listing {count[0]} names (scandir): cold {list_cold:.3f} s, warm {list_warm:.3f} s")
         print()
         print(f"One FUSE round trip (fstat, cache_timeout=0, {rt_requests} GETATTRs): "
