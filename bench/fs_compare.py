@@ -254,6 +254,19 @@ def main():
                         "Rec", "--input", jsonl, "--output", seg], check=True)
         source = os.path.dirname(seg) if args.dir_mount else seg
 
+        # A cold @segment read also reads the segment from its own filesystem:
+        # that file's cold read (the disk's rate) bounds mapfs's. Read before
+        # any mount maps it: the kernel does not drop pages a process maps.
+        phases.start("reading the segment file itself")
+        source_cold = {}
+        for name, fn in (("@segment read", op_read_seq), ("@segment mmap", op_mmap)):
+            cold = []
+            for _ in range(args.cold_repeat):
+                drop_caches()
+                cold.append(timed(lambda: fn(seg)))
+            source_cold[name] = statistics.median(cold)
+
+
         def mapfs_fs(name, opts):
             """An Fs of a mapfs mount of `source` with -o `opts` (mounted)."""
             mnt = os.path.join(work, name)
@@ -380,17 +393,6 @@ def main():
             op_find(walked.root)
             drop_caches()  # the kernel forgets the inodes: the daemon gets FORGETs
             rss_kb.append(rss_anon_kb(daemon.pid))
-
-        # A cold @segment read also reads the segment from its own filesystem:
-        # that file's cold read (the disk's rate) bounds mapfs's.
-        phases.start("reading the segment file itself")
-        source_cold = {}
-        for name, fn in (("@segment read", op_read_seq), ("@segment mmap", op_mmap)):
-            cold = []
-            for _ in range(args.cold_repeat):
-                drop_caches()
-                cold.append(timed(lambda: fn(seg)))
-            source_cold[name] = statistics.median(cold)
 
         # One round trip: fstat of an open file of a mount that caches no
         # attributes sends a GETATTR, mapfs's cheapest request, whenever the
