@@ -4,9 +4,12 @@ attributes from the listing (readdirplus), so it sends no LOOKUP for what
 it listed and about two requests per directory (in a single-file mount,
 records reached more than a second after their listing are looked up
 again); @json files come without attributes (their size costs a rendering)
-and are looked up when used.
+and are looked up when used. A sequential read of @segment goes in
+read-ahead windows of one full-size request (1 MiB) when the daemon may
+raise the mount's window (as root).
 Every mount is unmounted by its context manager."""
 import json
+import mmap
 import os
 import re
 import subprocess
@@ -66,3 +69,43 @@ def test_json_listed_without_attributes_is_looked_up_with_its_size(mapfs_bin, tm
             assert os.stat(rec / field).st_size == len((rec / field).read_bytes())
     counts = served(m.log_text())
     assert counts["lookup"] >= 1, counts  # @json, which the listing left out
+
+
+def read_ahead_kb(path):
+    """The kernel's read-ahead window of the mount holding `path` (sysfs)."""
+    dev = os.stat(path).st_dev
+    with open(f"/sys/class/bdi/{os.major(dev)}:{os.minor(dev)}/read_ahead_kb") as f:
+        return int(f.read())
+
+
+def test_segment_reads_and_maps_its_bytes_in_full_size_requests(mapfs_bin, tmp_path):
+    recs = [{"id": i, "name": f"person-{i:07d}", "age": i % 90, "score": i / 3,
+             "city": "Lisbon", "day": "2024-02-%02d" % (1 + i % 28)} for i in range(60000)]
+    seg = build_segment(mapfs_bin, tmp_path, SCHEMA, "Rec", recs)
+    data = seg.read_bytes()
+    mib = len(data) / (1 << 20)
+    assert mib > 4
+    root = os.geteuid() == 0
+    # A space in the mount point: /proc/self/mountinfo writes it escaped.
+    with mounted(mapfs_bin, seg, tmp_path / "read ahead") as m:
+        with open(m.path / "@segment", "rb", buffering=0) as f:
+            chunks = []
+            while chunk := f.read(1 << 20):
+                chunks.append(chunk)
+        assert b"".join(chunks) == data
+        if root:
+            assert read_ahead_kb(m.path) >= 1024
+    counts = served(m.log_text())
+    if root:
+        # 1 MiB a request; the kernel's default window would take 8 per MiB.
+        assert counts["read"] <= mib + 3, counts
+    # A fresh mount, so the pages come from the daemon, not the page cache.
+    with mounted(mapfs_bin, seg, tmp_path / "m2") as m:
+        with open(m.path / "@segment", "rb") as f, \
+                mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+            assert len(mapped) == len(data)
+            assert mapped[:] == data
+    counts = served(m.log_text())
+    assert counts["read"] >= 1, counts
+    if root:
+        assert counts["read"] <= mib + 3, counts

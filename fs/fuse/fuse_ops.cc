@@ -10,10 +10,16 @@
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <memory>
+#include <mutex>
+#include <sstream>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +33,24 @@ namespace {
 FuseContext& Ctx(fuse_req_t req) { return *static_cast<FuseContext*>(fuse_req_userdata(req)); }
 
 void Count(std::atomic<uint64_t>& counter) { counter.fetch_add(1, std::memory_order_relaxed); }
+
+// Called by every request that can come first after INIT (the kernel sends
+// nothing else before INIT is answered). Files opened later read ahead in
+// the raised window: the kernel copies the window into a file at its open.
+void AfterInit(FuseContext& ctx) {
+  if (ctx.read_ahead_done.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(ctx.read_ahead_mu);
+  if (ctx.read_ahead_done.load(std::memory_order_relaxed)) return;
+  if (!ctx.read_ahead_path.empty()) {
+    Status st = RaiseReadAhead(ctx.read_ahead_path, kReadAheadKb);
+    if (st.ok()) {
+      LogDebug("read-ahead of the mount: at least %u KiB", kReadAheadKb);
+    } else {
+      LogDebug("read-ahead of the mount left as the kernel set it: %s", st.ToString().c_str());
+    }
+  }
+  ctx.read_ahead_done.store(true, std::memory_order_release);
+}
 
 void ReplyError(fuse_req_t req, const Status& st) {
   if (st.IsCorruption()) LogError("%s", st.ToString().c_str());
@@ -75,6 +99,7 @@ void OpInit(void* userdata, fuse_conn_info* conn) {
 void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   FuseContext& ctx = Ctx(req);
   Count(ctx.requests.lookup);
+  AfterInit(ctx);
   Result<NodeAttr> a = ctx.tree->Lookup(parent, name);
   fuse_entry_param e;
   if (a.ok()) {
@@ -111,6 +136,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   (void)fi;
   FuseContext& ctx = Ctx(req);
   Count(ctx.requests.getattr);
+  AfterInit(ctx);
   Result<NodeAttr> a = ctx.tree->GetAttr(ino);
   if (!a.ok()) return ReplyError(req, a.status());
   struct stat st;
@@ -121,6 +147,7 @@ void OpGetattr(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void ReadDir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t offset, bool plus) {
   FuseContext& ctx = Ctx(req);
   Count(plus ? ctx.requests.readdirplus : ctx.requests.readdir);
+  AfterInit(ctx);
   std::unique_ptr<char[]> buf(new char[size]);  // filled only as far as used
   size_t used = 0;
   std::string name;
@@ -177,6 +204,7 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
   Count(ctx.requests.open);
+  AfterInit(ctx);
   if ((fi->flags & O_ACCMODE) != O_RDONLY) return (void)fuse_reply_err(req, EROFS);
   uint64_t handle = 0;
   Result<NodeAttr> a = ctx.tree->OpenNode(ino, &handle);
@@ -196,6 +224,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
   Count(ctx.requests.open);
+  AfterInit(ctx);
   // No-open mode: one ENOSYS and the kernel stops sending opendirs, keeping
   // its cached listings.
   if (!ctx.options.open) return (void)fuse_reply_err(req, ENOSYS);
@@ -238,6 +267,7 @@ void OpRead(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_file_in
 
 void OpStatfs(fuse_req_t req, fuse_ino_t) {
   Count(Ctx(req).requests.other);
+  AfterInit(Ctx(req));
   struct statvfs st;
   std::memset(&st, 0, sizeof(st));
   st.f_bsize = 4096;
@@ -253,7 +283,65 @@ void ReplyReadOnly(fuse_req_t req) {
   fuse_reply_err(req, EROFS);
 }
 
+// Unescapes a mount point of /proc/self/mountinfo: space, tab, newline and
+// backslash are written as \ooo octal there.
+std::string UnescapeMountField(std::string_view field) {
+  std::string out;
+  for (size_t i = 0; i < field.size(); ++i) {
+    if (field[i] == '\\' && i + 3 < field.size()) {
+      int v = 0;
+      bool octal = true;
+      for (size_t k = 1; k <= 3; ++k) {
+        const char c = field[i + k];
+        if (c < '0' || c > '7') octal = false;
+        v = v * 8 + (c - '0');
+      }
+      if (octal) {
+        out.push_back(static_cast<char>(v));
+        i += 3;
+        continue;
+      }
+    }
+    out.push_back(field[i]);
+  }
+  return out;
+}
+
 }  // namespace
+
+Status RaiseReadAhead(const std::string& path, unsigned kb) {
+  std::ifstream in(path);
+  unsigned current = 0;
+  if (!(in >> current)) return Status::IOError("cannot read " + path, ENOENT);
+  if (current >= kb) return Status::OK();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(path);
+  const std::string text = std::to_string(kb);
+  const ssize_t n = ::write(fd, text.data(), text.size());
+  const int err = errno;
+  ::close(fd);
+  if (n != static_cast<ssize_t>(text.size())) {
+    return Status::IOError(path + ": " + std::strerror(err), err);
+  }
+  return Status::OK();
+}
+
+Result<std::string> ReadAheadPathOf(const std::string& mountpoint) {
+  std::ifstream in("/proc/self/mountinfo");
+  std::string line;
+  std::string dev;
+  // Mounts stack: the last line for a mount point is the one on top.
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string id, parent, major_minor, root, point;
+    if (!(fields >> id >> parent >> major_minor >> root >> point)) continue;
+    const size_t dash = line.find(" - ");
+    if (dash == std::string::npos || line.compare(dash + 3, 4, "fuse") != 0) continue;
+    if (UnescapeMountField(point) == mountpoint) dev = major_minor;
+  }
+  if (dev.empty()) return Status::NotFound("no FUSE mount at " + mountpoint);
+  return "/sys/class/bdi/" + dev + "/read_ahead_kb";
+}
 
 std::string RequestCounts::ToString() const {
   const std::pair<const char*, const std::atomic<uint64_t>*> kinds[] = {

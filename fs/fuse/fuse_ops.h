@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "mapfs/mount_options.h"
@@ -31,6 +32,12 @@ struct RequestCounts {
   std::string ToString() const;
 };
 
+// The kernel's read-ahead window of a mount, in KiB, as the daemon sets it
+// when it may: one FUSE request of the largest size the kernel sends (1 MiB,
+// libfuse's max_write), instead of the default 128 KiB window that costs a
+// sequential reader eight round trips per MiB (docs/mounts.md, "Read-ahead").
+constexpr unsigned kReadAheadKb = 1024;
+
 // What the handlers share: the session's userdata. Outlives the session.
 struct FuseContext {
   Tree* tree = nullptr;
@@ -38,7 +45,23 @@ struct FuseContext {
   uid_t uid = 0;
   gid_t gid = 0;
   RequestCounts requests;
+  // The mount's read_ahead_kb in sysfs (empty: unknown), raised to
+  // kReadAheadKb by the first request after INIT: the kernel caps the
+  // window at what the INIT reply says, which is at most the 128 KiB it
+  // offers, so it can only be raised once that reply is in.
+  std::string read_ahead_path;
+  std::atomic<bool> read_ahead_done{false};
+  std::mutex read_ahead_mu;
 };
+
+// Raises the read-ahead window of the mount at `path` (its sysfs
+// read_ahead_kb) to `kb` if it is smaller. Needs root; IOError otherwise.
+Status RaiseReadAhead(const std::string& path, unsigned kb);
+
+// The sysfs read_ahead_kb of the FUSE mount at `mountpoint` (an absolute
+// path without symbolic links), from the device numbers /proc/self/mountinfo
+// gives it; NotFound if it is not mounted there.
+Result<std::string> ReadAheadPathOf(const std::string& mountpoint);
 
 // The one mapping from Status to errno: NotFound and OutOfRange -> ENOENT,
 // Corruption -> EIO, IOError -> its errno, InvalidArgument -> EINVAL,

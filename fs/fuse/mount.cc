@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <thread>
@@ -208,7 +209,15 @@ Result<std::unique_ptr<ServedMount>> MountOne(MountRequest r) {
   fuse_opt_free_args(&args);
   if (se == nullptr) return Status::InvalidArgument("cannot create the FUSE session");
   m->session = std::make_unique<FuseSession>(se);
+  // Resolved before mounting: once mounted, a stat of the mount point would
+  // wait for a loop that is not running yet.
+  std::unique_ptr<char, decltype(&std::free)> real(::realpath(req.mountpoint.c_str(), nullptr),
+                                                   &std::free);
   MAPFS_RETURN_IF_ERROR(m->session->Mount(req.mountpoint));
+  if (real != nullptr) {
+    Result<std::string> path = ReadAheadPathOf(real.get());
+    if (path.ok()) m->ctx.read_ahead_path = *path;
+  }
   return m;
 }
 
