@@ -61,25 +61,30 @@ def _route_partition(records, p, shuffle_dir, schema_yaml, type_, key, n):
                                  _routed_file(shuffle_dir, p), p)
 
 
-def _pieces(shuffle_dir, counts, s, n, keyed):
-    """The (file, section, skip, take) pieces shard s is built from, in
-    partition order."""
+def _pieces(counts, s, n, keyed):
+    """What shard s is built from, in partition order, kept small (it goes
+    into the task): keyed, a range of partitions, section s of each; arrays,
+    (partition, skip, take) triples of section 0."""
     if keyed:
-        return [(_routed_file(shuffle_dir, p), s, 0, -1) for p in range(len(counts))]
-    # Arrays: shard s holds dataset records floor(s * R / N) up to
-    # floor((s + 1) * R / N), the rule of `mapfs build --shards`.
+        return range(len(counts))
+    # Shard s holds dataset records floor(s * R / N) up to floor((s + 1) * R / N),
+    # the rule of `mapfs build --shards`.
     total = sum(counts)
     lo, hi = s * total // n, (s + 1) * total // n
     pieces, start = [], 0
     for p, c in enumerate(counts):
         a, b = max(lo, start), min(hi, start + c)
         if a < b:
-            pieces.append((_routed_file(shuffle_dir, p), 0, a - start, b - a))
+            pieces.append((p, a - start, b - a))
         start += c
     return pieces
 
 
-def _build_shard(path, pieces, schema_yaml, type_, key, multi, memory_mb):
+def _build_shard(path, shuffle_dir, s, parts, schema_yaml, type_, key, multi, memory_mb):
+    if key is not None:
+        pieces = [(_routed_file(shuffle_dir, p), s, 0, -1) for p in parts]
+    else:
+        pieces = [(_routed_file(shuffle_dir, p), 0, skip, take) for p, skip, take in parts]
     return _mapfs._build_routed(path, _schema(schema_yaml), type_, key, multi, memory_mb, pieces)
 
 
@@ -147,8 +152,8 @@ def build(data, output_dir, *, schema, type, key=None, multi=False, shards, memo
             # where that small result lies).
             counts = _compute_all(routes)
             builds = [dask.delayed(_build_shard, pure=False)(
-                paths[s], _pieces(shuffle_dir, counts, s, n, key is not None), schema_yaml, type,
-                key, multi, memory_mb) for s in range(n)]
+                paths[s], shuffle_dir, s, _pieces(counts, s, n, key is not None), schema_yaml,
+                type, key, multi, memory_mb) for s in range(n)]
             built = _compute_all(builds)
         finally:
             # Every task has stopped: the routed files are no longer needed.
