@@ -41,12 +41,28 @@ structs:
 """
 
 
-def make_records(n, seed=1):
-    rnd = random.Random(seed)
+CHUNK = 50000
+
+
+def make_chunk(lo, hi, seed=1):
+    """Records lo..hi-1 of make_records: chunks of CHUNK records each have
+    their own random stream, so workers can make their partitions of the
+    same records without the client shipping them."""
+    out = []
     first = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John"]
-    return [{"key": f"user:{i:09d}", "id": i, "score": rnd.random() * 100,
-             "name": f"{rnd.choice(first)} {i}", "tags": [rnd.randrange(1000) for _ in range(3)]}
-            for i in range(n)]
+    for c in range(lo // CHUNK, -(-hi // CHUNK)):
+        rnd = random.Random(seed * 1000003 + c)
+        for i in range(c * CHUNK, (c + 1) * CHUNK):
+            score, name, tags = (rnd.random() * 100, rnd.choice(first),
+                                 [rnd.randrange(1000) for _ in range(3)])
+            if lo <= i < hi:
+                out.append({"key": f"user:{i:09d}", "id": i, "score": score,
+                            "name": f"{name} {i}", "tags": tags})
+    return out
+
+
+def make_records(n, seed=1):
+    return make_chunk(0, n, seed)
 
 
 def cpu():
@@ -195,7 +211,7 @@ def phases(stream, wall):
     spans = {}
     for t in stream:
         name = t["key"] if isinstance(t["key"], str) else t["key"][0]
-        kind = ("route" if "_route_partition" in name else "build" if "_build_shard" in name
+        kind = ("route" if "mapfs-route" in name else "build" if "_build_shard" in name
                 else "input")
         for ss in t["startstops"]:
             if ss["action"] == "compute":
@@ -266,7 +282,10 @@ def bench_dask(a, tmp, recs, n):
         return min(results)
 
     try:
-        bag = db.from_sequence(recs, npartitions=8).persist()
+        # The workers make their partitions (the records of `recs`, by chunk).
+        bounds = [(i * n // 8, (i + 1) * n // 8) for i in range(8)]
+        bag = db.from_sequence(bounds, npartitions=8).map_partitions(
+            lambda b: make_chunk(*b[0])).persist()
         distributed.wait(bag)
         mem = run_dask(bag)
         del bag

@@ -61,6 +61,23 @@ def _route_partition(records, p, shuffle_dir, schema_yaml, type_, key, n):
                                  _routed_file(shuffle_dir, p), p)
 
 
+def _route_tasks(data, build_id, route):
+    """One task per partition of the bag `data`, `route(partition, p)` fused
+    with the task that makes the partition, so its records are consumed
+    where they are made: a lazy partition (a generator) is never moved
+    between workers, and the routes spread as the input does."""
+    import dask.optimization
+    from dask.delayed import Delayed
+    keys = data.__dask_keys__()
+    dsk = dict(data.__dask_optimize__(data.__dask_graph__(), keys))
+    names = [(f"mapfs-route-{build_id}", p) for p in range(len(keys))]
+    for p, k in enumerate(keys):
+        dsk[names[p]] = (functools.partial(route, p=p), k)
+    dsk, _ = dask.optimization.cull(dsk, names)
+    dsk, _ = dask.optimization.fuse(dsk, keys=names, ave_width=1, rename_keys=False)
+    return [Delayed(name, dsk) for name in names]
+
+
 def _pieces(counts, s, n, keyed):
     """What shard s is built from, in partition order, kept small (it goes
     into the task): keyed, a range of partitions, section s of each; arrays,
@@ -138,11 +155,9 @@ def build(data, output_dir, *, schema, type, key=None, multi=False, shards, memo
     files = [_mapfs._shard_file_name(build_id, i, n) for i in range(n)]
     paths = [os.path.join(output_dir, f) for f in files]
     shuffle_dir = os.path.join(output_dir, f".mapfs-shuffle-{build_id}")
-    parts = data.to_delayed(optimize_graph=True)
-    sections = n if key is not None else 1
-    routes = [dask.delayed(_route_partition, pure=False)(part, p, shuffle_dir, schema_yaml, type,
-                                                         key, sections)
-              for p, part in enumerate(parts)]
+    routes = _route_tasks(data, build_id, functools.partial(
+        _route_partition, shuffle_dir=shuffle_dir, schema_yaml=schema_yaml, type_=type, key=key,
+        n=n if key is not None else 1))
     os.mkdir(shuffle_dir)
     try:
         try:
