@@ -17,8 +17,9 @@ every partition is routed, the build task of shard i reads section i of every
 routed file in partition order and adds the packed records as they are, so
 each shard holds its records in input order (as ``mapfs build --shards``
 does: the same input gives byte-identical shards). The graph has P + N tasks
-(P input partitions, N shards), in two computations: the routes, then the
-builds, given the partitions' record counts. Arrays hold consecutive ranges:
+(P input partitions, N shards), in two computations: the routes, each fused
+with the tasks that make its partition (records are consumed where they are
+made), then the builds, given the partitions' record counts. Arrays hold consecutive ranges:
 shard i holds dataset records floor(i * R / N) up to floor((i + 1) * R / N),
 worked out from the counts, so the input is read once. A shard's build holds
 one partition's section at a time, not the shard's records. The temporary
