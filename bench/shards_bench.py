@@ -287,6 +287,9 @@ def bench_dask(a, tmp, recs, n):
         bag = db.from_sequence(bounds, npartitions=8).map_partitions(
             lambda b: make_chunk(*b[0])).persist()
         distributed.wait(bag)
+        # Routes run where their partition lies: an uneven placement shows here.
+        placed = sorted(len(keys) for keys in client.has_what().values())
+        print(f"persisted partitions per worker: {placed}")
         mem = run_dask(bag)
         del bag
         jsonl = run_dask(db.from_sequence(files, npartitions=nfiles).map_partitions(read_jsonl))
