@@ -3,8 +3,9 @@
 
 - build rates: `mapfs build --shards 2` against the one-segment `mapfs build`,
   and mapfs.dask.build on a LocalCluster of 2 worker processes against
-  mapfs.build in one process; with the figures docs/scale.md works from
-  (bytes per record, builder peak RSS, bytes shipped between processes);
+  mapfs.build in one process (records as dicts in memory, and read from JSONL
+  files), with the Dask build's per-phase wall time; with the figures
+  docs/scale.md works from (bytes per record, builder peak RSS, shuffle volume);
 - Python lookups: mapfs.open(DIR) of a 16-shard dataset against mapfs.open of
   one segment (random hits, one field read);
 - mount listings: `os.listdir` of a mounted sharded dataset of --listing
@@ -14,6 +15,7 @@ Prints wall time, CPU time (user + system of this process and its children,
 so a shared machine's load shows) and the ratios.
 
   PYTHONPATH=build/python /usr/bin/python3 bench/shards_bench.py --records 400000
+  ... --only dask --records 2000000
   ... --only lookups,listing --listing 1000000
 """
 import argparse
@@ -39,12 +41,28 @@ structs:
 """
 
 
-def make_records(n, seed=1):
-    rnd = random.Random(seed)
+CHUNK = 50000
+
+
+def make_chunk(lo, hi, seed=1):
+    """Records lo..hi-1 of make_records: chunks of CHUNK records each have
+    their own random stream, so workers can make their partitions of the
+    same records without the client shipping them."""
+    out = []
     first = ["Ada", "Alan", "Grace", "Edsger", "Barbara", "Donald", "Frances", "John"]
-    return [{"key": f"user:{i:09d}", "id": i, "score": rnd.random() * 100,
-             "name": f"{rnd.choice(first)} {i}", "tags": [rnd.randrange(1000) for _ in range(3)]}
-            for i in range(n)]
+    for c in range(lo // CHUNK, -(-hi // CHUNK)):
+        rnd = random.Random(seed * 1000003 + c)
+        for i in range(c * CHUNK, (c + 1) * CHUNK):
+            score, name, tags = (rnd.random() * 100, rnd.choice(first),
+                                 [rnd.randrange(1000) for _ in range(3)])
+            if lo <= i < hi:
+                out.append({"key": f"user:{i:09d}", "id": i, "score": score,
+                            "name": f"{name} {i}", "tags": tags})
+    return out
+
+
+def make_records(n, seed=1):
+    return make_chunk(0, n, seed)
 
 
 def cpu():
@@ -182,9 +200,51 @@ def bench_build(a, tmp, schema, data, n):
           f"peak RSS of a build {peak_rss_children_mib():.0f} MiB")
 
 
-def bench_dask(a, tmp, recs, n):
-    import pickle
+def worker_cpu():
+    """CPU seconds (user + system) of this process, to run on each worker."""
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
 
+
+def phases(stream, wall):
+    """Per-phase wall time of one mapfs.dask.build from its task stream:
+    routing (first route start to last route end), building (first build
+    start to last build end), and the rest of the wall time (graph, client
+    round trips, scheduling, manifest)."""
+    spans = {}
+    for t in stream:
+        name = t["key"] if isinstance(t["key"], str) else t["key"][0]
+        kind = ("route" if "mapfs-route" in name else "build" if "_build_shard" in name
+                else "input")
+        for ss in t["startstops"]:
+            if ss["action"] == "compute":
+                lo, hi = spans.get(kind, (ss["start"], ss["stop"]))
+                spans[kind] = (min(lo, ss["start"]), max(hi, ss["stop"]))
+    route = spans.get("route", (0, 0))
+    build = spans.get("build", (0, 0))
+    rest = wall - (route[1] - route[0]) - (build[1] - build[0])
+    return f"route {route[1] - route[0]:.2f} s, build {build[1] - build[0]:.2f} s, rest {rest:.2f} s"
+
+
+def read_jsonl(paths):
+    """The records of JSONL files, one json.loads per line: the same code reads
+    them in one process and on the workers."""
+    for path in paths:
+        with open(path) as f:
+            for line in f:
+                yield json.loads(line)
+
+
+def bench_dask(a, tmp, recs, n):
+    """mapfs.dask.build on a LocalCluster of 2 single-threaded worker
+    processes against mapfs.build in this process, from equivalent inputs:
+    - dicts in memory: a bag persisted on the workers, against the same list
+      of dicts in this process;
+    - JSONL files: the workers read and parse 8 files (read_jsonl, a bag of
+      one partition per file), against this process reading the same files
+      with the same code.
+    Each Dask figure is the best of --runs, with the workers' CPU time and
+    the per-phase wall time of that run."""
     import dask.bag as db
     import distributed
 
@@ -192,31 +252,68 @@ def bench_dask(a, tmp, recs, n):
     import mapfs.dask
     from mapfs import _mapfs
     s = mapfs.Schema.from_yaml(SCHEMA)
+    nfiles = 8
+    files = [os.path.join(tmp, f"part{i}.jsonl") for i in range(nfiles)]
+    step = -(-n // nfiles)
+    for i, path in enumerate(files):
+        with open(path, "w") as f:
+            for r in recs[i * step:(i + 1) * step]:
+                f.write(json.dumps(r) + "\n")
+
+    def from_jsonl():
+        mapfs.build(os.path.join(tmp, "pyj.mapfs"), read_jsonl(files), schema=s, type="Rec",
+                    key="key")
+
     single = best(lambda: mapfs.build(os.path.join(tmp, "py.mapfs"), recs, schema=s,
                                       type="Rec", key="key"), a.runs)
+    single_jsonl = best(from_jsonl, a.runs)
     cluster = distributed.LocalCluster(n_workers=2, processes=True, threads_per_worker=1,
                                        dashboard_address=None)
     client = distributed.Client(cluster)
+
+    def run_dask(bag):
+        results = []
+        for i in range(a.runs):
+            cpu0 = sum(client.run(worker_cpu).values())
+            with distributed.get_task_stream() as ts:
+                wall = timed(lambda: mapfs.dask.build(bag, os.path.join(tmp, f"dask{i}"),
+                                                      schema=s, type="Rec", key="key",
+                                                      shards=2))[0]
+            cpu1 = sum(client.run(worker_cpu).values())
+            results.append((wall, cpu1 - cpu0, phases(ts.data, wall)))
+            shutil.rmtree(os.path.join(tmp, f"dask{i}"))
+        return min(results)
+
     try:
-        bag = db.from_sequence(recs, npartitions=8).persist()
+        # The workers make their partitions (the records of `recs`, by chunk).
+        bounds = [(i * n // 8, (i + 1) * n // 8) for i in range(8)]
+        bag = db.from_sequence(bounds, npartitions=8).map_partitions(
+            lambda b: make_chunk(*b[0])).persist()
         distributed.wait(bag)
-        wall = min(timed(lambda: mapfs.dask.build(bag, os.path.join(tmp, "dask"), schema=s,
-                                                  type="Rec", key="key", shards=2))[0]
-                   for _ in range(a.runs))
+        # Routes run where their partition lies: an uneven placement shows here.
+        placed = sorted(len(keys) for keys in client.has_what().values())
+        print(f"persisted partitions per worker: {placed}")
+        mem = run_dask(bag)
+        del bag
+        jsonl = run_dask(db.from_sequence(files, npartitions=nfiles).map_partitions(read_jsonl))
     finally:
         client.close()
         cluster.close()
-    print(f"mapfs.build            wall {single[0]:.2f} s  cpu {single[1]:.2f} s  "
-          f"{n / single[0]:,.0f} rec/s")
-    print(f"mapfs.dask.build (2)   wall {wall:.2f} s  {n / wall:,.0f} rec/s "
-          f"(worker CPU is not counted here)")
-    print(f"ratio dask(2) / one process: {single[0] / wall:.2f}x (target >= 1.5x)")
-    # What the shuffle ships: packed records with their keys (and, for
-    # comparison, what pickled dicts would be).
+    print(f"records: {n}, load: {os.getloadavg()[0]:.1f} (2 workers need both cores idle)")
+    for label, one, d in (("dicts in memory", single, mem), ("JSONL files (8)", single_jsonl, jsonl)):
+        print(f"{label}:")
+        print(f"  mapfs.build, one process  wall {one[0]:.2f} s  cpu {one[1]:.2f} s  "
+              f"{n / one[0]:,.0f} rec/s")
+        print(f"  mapfs.dask.build (2)      wall {d[0]:.2f} s  cpu {d[1]:.2f} s (workers)  "
+              f"{n / d[0]:,.0f} rec/s  ({d[2]})")
+        print(f"  ratio dask(2) / one process: {one[0] / d[0]:.2f}x wall (target >= 1.5x), "
+              f"cpu {d[1] / one[1]:.2f}x of one")
+    # What the shuffle moves: routed files of packed records with their keys.
     part = recs[:10000]
-    packed = sum(len(b) for b in _mapfs._pack_route(s, "Rec", "key", part, 2, 0, len(part)))
-    print(f"shuffle volume: {packed / len(part):.0f} B/record packed "
-          f"({len(pickle.dumps(part, protocol=5)) / len(part):.0f} B/record as pickled dicts)")
+    routed = os.path.join(tmp, "routed")
+    _mapfs._route_to_file(s, "Rec", "key", part, 2, routed, 0)
+    print(f"shuffle volume: {os.path.getsize(routed) / len(part):.0f} B/record, packed records "
+          f"with their keys, written to and read from the output's storage")
 
 
 if __name__ == "__main__":

@@ -9,20 +9,29 @@ cancelled build writes no manifest and removes the shards it wrote, so readers
 never see a partial dataset; a new build over an existing dataset publishes a
 new version by replacing its manifest.
 
-The shuffle is plain Dask: one routing task per input partition converts and
-packs its records in C++ (as ``mapfs.build`` converts them) and splits them
-into N blobs of packed records with their raw keys, and the build task of
-shard i takes blob i of every partition in partition order and adds the
-packed records as they are, so each shard holds its records in input order
-(as ``mapfs build --shards`` does: the same input gives byte-identical
-shards). What moves between workers is packed bytes, not pickled dicts.
-Arrays hold consecutive ranges: shard i starts at record floor(i * R / N).
-A shard's packed records are held in its worker's memory while it is built.
+The shuffle goes through the output's storage, not Dask's comms: one routing
+task per input partition converts and packs its records in C++ (as
+``mapfs.build`` converts them) and writes them, split by shard, to one routed
+file in a temporary directory ``output_dir/.mapfs-shuffle-<build id>``; once
+every partition is routed, the build task of shard i reads section i of every
+routed file in partition order and adds the packed records as they are, so
+each shard holds its records in input order (as ``mapfs build --shards``
+does: the same input gives byte-identical shards). The graph has P + N tasks
+(P input partitions, N shards), in two computations: the routes, each fused
+with the tasks that make its partition (records are consumed where they are
+made), then the builds, given the partitions' record counts. Arrays hold consecutive ranges:
+shard i holds dataset records floor(i * R / N) up to floor((i + 1) * R / N),
+worked out from the counts, so the input is read once. A shard's build holds
+one partition's section at a time, not the shard's records. The temporary
+directory is removed once every task has stopped, whether the build succeeded
+or not.
 
 Keys of every type route: str and uint keys by their bytes, other types by
 their packed value (the raw key bytes a segment stores).
 """
+import functools
 import os
+import shutil
 
 import mapfs
 from mapfs import _mapfs
@@ -36,21 +45,65 @@ def _schema_yaml(schema):
     return mapfs.Schema.load(schema).to_yaml()
 
 
-def _route_partition(records, part_offset, schema_yaml, type_, key, n, total):
-    """Splits one partition into n blobs of packed records, in order: Dask
-    moves one bytes object between workers much faster than a list of many
-    small dicts, and the shard's build adds the packed bytes as they are."""
-    schema = mapfs.Schema.from_yaml(schema_yaml)
-    return _mapfs._pack_route(schema, type_, key, records, n, part_offset, total)
+@functools.lru_cache(maxsize=8)
+def _schema(schema_yaml):
+    # Parsed once per worker process, not once per task.
+    return mapfs.Schema.from_yaml(schema_yaml)
 
 
-def _take(parts, i):
-    return parts[i]
+def _routed_file(shuffle_dir, p):
+    return os.path.join(shuffle_dir, f"part-{p:06d}")
 
 
-def _build_shard(path, schema_yaml, type_, key, multi, memory_mb, *blobs):
-    schema = mapfs.Schema.from_yaml(schema_yaml)
-    return _mapfs._build_packed(path, schema, type_, key, multi, memory_mb, list(blobs))
+def _route_partition(records, p, shuffle_dir, schema_yaml, type_, key, n):
+    """Converts, packs and routes partition p into its routed file; returns
+    its record count."""
+    return _mapfs._route_to_file(_schema(schema_yaml), type_, key, records, n,
+                                 _routed_file(shuffle_dir, p), p)
+
+
+def _route_tasks(data, build_id, route):
+    """One task per partition of the bag `data`, `route(partition, p)` fused
+    with the task that makes the partition, so its records are consumed
+    where they are made: a lazy partition (a generator) is never moved
+    between workers, and the routes spread as the input does."""
+    import dask.optimization
+    from dask.delayed import Delayed
+    keys = data.__dask_keys__()
+    dsk = dict(data.__dask_optimize__(data.__dask_graph__(), keys))
+    names = [(f"mapfs-route-{build_id}", p) for p in range(len(keys))]
+    for p, k in enumerate(keys):
+        dsk[names[p]] = (functools.partial(route, p=p), k)
+    dsk, _ = dask.optimization.cull(dsk, names)
+    dsk, _ = dask.optimization.fuse(dsk, keys=names, ave_width=1, rename_keys=False)
+    return [Delayed(name, dsk) for name in names]
+
+
+def _pieces(counts, s, n, keyed):
+    """What shard s is built from, in partition order, kept small (it goes
+    into the task): keyed, a range of partitions, section s of each; arrays,
+    (partition, skip, take) triples of section 0."""
+    if keyed:
+        return range(len(counts))
+    # Shard s holds dataset records floor(s * R / N) up to floor((s + 1) * R / N),
+    # the rule of `mapfs build --shards`.
+    total = sum(counts)
+    lo, hi = s * total // n, (s + 1) * total // n
+    pieces, start = [], 0
+    for p, c in enumerate(counts):
+        a, b = max(lo, start), min(hi, start + c)
+        if a < b:
+            pieces.append((p, a - start, b - a))
+        start += c
+    return pieces
+
+
+def _build_shard(path, shuffle_dir, s, parts, schema_yaml, type_, key, multi, memory_mb):
+    if key is not None:
+        pieces = [(_routed_file(shuffle_dir, p), s, 0, -1) for p in parts]
+    else:
+        pieces = [(_routed_file(shuffle_dir, p), 0, skip, take) for p, skip, take in parts]
+    return _mapfs._build_routed(path, _schema(schema_yaml), type_, key, multi, memory_mb, pieces)
 
 
 def _remove(paths):
@@ -99,32 +152,31 @@ def build(data, output_dir, *, schema, type, key=None, multi=False, shards, memo
     schema_yaml = _schema_yaml(schema)
     os.makedirs(output_dir, exist_ok=True)
 
-    parts = data.to_delayed(optimize_graph=True)
-    offsets = [0] * len(parts)
-    total = 0
-    if key is None:
-        # Arrays split by record index: partition sizes first.
-        sizes = dask.compute(*[dask.delayed(len)(p) for p in parts])
-        for i, size in enumerate(sizes):
-            offsets[i] = total
-            total += size
-
     build_id = _mapfs._new_build_id()
     files = [_mapfs._shard_file_name(build_id, i, n) for i in range(n)]
     paths = [os.path.join(output_dir, f) for f in files]
-    routed = [dask.delayed(_route_partition, pure=False)(p, offsets[i], schema_yaml, type, key,
-                                                         n, total)
-              for i, p in enumerate(parts)]
-    builds = []
-    for s in range(n):
-        lists = [dask.delayed(_take, pure=True)(r, s) for r in routed]
-        builds.append(dask.delayed(_build_shard, pure=False)(
-            paths[s], schema_yaml, type, key, multi, memory_mb, *lists))
+    shuffle_dir = os.path.join(output_dir, f".mapfs-shuffle-{build_id}")
+    routes = _route_tasks(data, build_id, functools.partial(
+        _route_partition, shuffle_dir=shuffle_dir, schema_yaml=schema_yaml, type_=type, key=key,
+        n=n if key is not None else 1))
+    os.mkdir(shuffle_dir)
     try:
-        counts = _compute_all(builds)
+        try:
+            # Two computations: the builds take the partitions' counts as
+            # plain arguments, so they depend on no task and the scheduler
+            # spreads them over the workers (with a dependency, it runs them
+            # where that small result lies).
+            counts = _compute_all(routes)
+            builds = [dask.delayed(_build_shard, pure=False)(
+                paths[s], shuffle_dir, s, _pieces(counts, s, n, key is not None), schema_yaml,
+                type, key, multi, memory_mb) for s in range(n)]
+            built = _compute_all(builds)
+        finally:
+            # Every task has stopped: the routed files are no longer needed.
+            shutil.rmtree(shuffle_dir, ignore_errors=True)
         _mapfs._write_manifest(output_dir, files)
     except BaseException:
         # No manifest names these files: remove them, whichever were built.
         _remove(paths)
         raise
-    return sum(counts)
+    return sum(built)

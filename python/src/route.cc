@@ -4,9 +4,16 @@
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "build_convert.h"
@@ -26,15 +33,62 @@ void AppendU32(std::string* out, size_t n) {
   out->append(reinterpret_cast<const char*>(&v), 4);
 }
 
+// A routed partition file (temporary, in the build's shuffle directory):
+//   "mapfsrt1", u64 section count S, S + 1 u64 offsets (from the start of the
+//   file; the first is the header's size, the last the file's size), then the
+//   sections, each a run of (u32 key length, raw key, u32 record length,
+//   record) in input order.
+constexpr char kRoutedMagic[8] = {'m', 'a', 'p', 'f', 's', 'r', 't', '1'};
+
+Status WriteAll(int fd, const char* p, size_t n, const std::string& path) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(path);
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return Status::OK();
+}
+
+// Writes `sections` as the routed file `path`: to a temporary name first,
+// then renamed, so a reader never sees part of one (a recomputed partition
+// replaces the file whole). The directory must exist: a build that was
+// cleaned up makes late writers fail rather than leave files behind.
+Status WriteRouted(const std::string& path, const std::vector<std::string>& sections) {
+  std::string header(kRoutedMagic, sizeof(kRoutedMagic));
+  auto put64 = [&header](uint64_t v) { header.append(reinterpret_cast<const char*>(&v), 8); };
+  put64(sections.size());
+  uint64_t off = 8 + 8 + 8 * (sections.size() + 1);
+  put64(off);
+  for (const std::string& sec : sections) {
+    off += sec.size();
+    put64(off);
+  }
+  const std::string tmp = path + ".tmp-" + NewBuildId();
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::FromErrno(tmp);
+  Status st = WriteAll(fd, header.data(), header.size(), tmp);
+  for (size_t i = 0; st.ok() && i < sections.size(); ++i) {
+    st = WriteAll(fd, sections[i].data(), sections[i].size(), tmp);
+  }
+  if (::close(fd) != 0 && st.ok()) st = Status::FromErrno(tmp);
+  if (st.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) st = Status::FromErrno(path);
+  if (!st.ok()) ::unlink(tmp.c_str());
+  return st;
+}
+
 // Converts, packs and routes the records of one input partition (as
-// mapfs.build converts them): n blobs, blob i holding shard i's records in
-// input order, each as u32 key length, raw key, u32 record length, record.
-// Arrays go by dataset index: record j of the partition is dataset record
-// part_offset + j of `total`. Packed bytes move between processes far more
-// cheaply than the dicts they came from.
-std::vector<py::bytes> PackRoute(py::handle schema_obj, const std::string& type,
-                                 py::object key_obj, py::iterable records, uint64_t n,
-                                 uint64_t part_offset, uint64_t total) {
+// mapfs.build converts them) into the routed file `path`: section i holds
+// shard i's records of the partition, in input order. Keyless (array)
+// records all go to one section: shards split by dataset index, which the
+// shards' builds work out once every partition's count is known. Returns the
+// partition's record count. Errors name the partition and the record in it.
+uint64_t RouteToFile(py::handle schema_obj, const std::string& type, py::object key_obj,
+                     py::iterable records, uint64_t n, const std::string& path,
+                     uint64_t partition) {
   if (n == 0) throw py::value_error("shard count must be positive");
   std::shared_ptr<const Schema> schema = SchemaFromPy(schema_obj);
   std::optional<int> root = schema->FindStruct(type);
@@ -51,27 +105,30 @@ std::vector<py::bytes> PackRoute(py::handle schema_obj, const std::string& type,
   RecordPacker packer(*schema);
   RecordPacker key_packer(*schema);
   std::string scratch;
-  std::vector<std::string> out(n);
+  std::vector<std::string> out(key_type != nullptr ? n : 1);
   uint64_t j = 0;
   size_t shard = 0;
+  // One Value refilled in place record after record keeps its buffers (as
+  // mapfs.build's batches do); the context is rendered without allocating.
+  Value v;
+  const std::string prefix = "partition " + std::to_string(partition) + ", record ";
+  char where_buf[64];
+  std::memcpy(where_buf, prefix.data(), prefix.size());
   for (py::handle r : records) {
-    const std::string where = "record " + std::to_string(part_offset + j);
-    Value v;
+    const char* digits_end =
+        std::to_chars(where_buf + prefix.size(), where_buf + sizeof(where_buf), j).ptr;
+    const std::string_view where(where_buf, static_cast<size_t>(digits_end - where_buf));
     if (!conv.Record(r.ptr(), *root, &v, where)) throw py::error_already_set();
     std::string_view raw;
     if (key_type != nullptr) {
       const Value* k = v.FindField(key);
       if (k == nullptr || k->is_null()) {
-        throw py::value_error(where + ": field \"" + key + "\": the key is missing");
+        throw py::value_error(std::string(where) + ": field \"" + key + "\": the key is missing");
       }
       Result<std::string_view> rk = RawKeyOf(*k, *key_type, kind, &key_packer, &scratch);
       if (!rk.ok()) ThrowStatus(rk.status().WithContext(where));
       raw = *rk;
       shard = RouteKey(raw, n);
-    } else {
-      // Shard i starts at record floor(i * total / n).
-      const uint64_t g = part_offset + j;
-      while (shard + 1 < n && (shard + 1) * total / n <= g) ++shard;
     }
     Result<std::string_view> rec = packer.Pack(*root, v);
     if (!rec.ok()) ThrowStatus(rec.status().WithContext(where));
@@ -82,14 +139,71 @@ std::vector<py::bytes> PackRoute(py::handle schema_obj, const std::string& type,
     blob.append(*rec);
     ++j;
   }
-  std::vector<py::bytes> result;
-  for (const std::string& blob : out) result.emplace_back(blob);
-  return result;
+  Status st;
+  {
+    py::gil_scoped_release release;
+    st = WriteRouted(path, out);
+  }
+  if (!st.ok()) ThrowStatus(st);
+  return j;
 }
 
-// Builds one shard from the blobs PackRoute made for it, in order.
-uint64_t BuildPacked(const std::string& path, py::handle schema_obj, const std::string& type,
-                     py::object key_obj, bool multi, uint64_t memory_mb, py::list blobs) {
+// Reads `size` bytes at `offset` of fd; Corruption if the file is shorter.
+Status ReadAt(int fd, uint64_t offset, size_t size, std::string* out, const std::string& path) {
+  out->resize(size);
+  size_t done = 0;
+  while (done < size) {
+    const ssize_t r = ::pread(fd, out->data() + done, size - done,
+                              static_cast<off_t>(offset + done));
+    if (r < 0) {
+      if (errno == EINTR) continue;
+      return Status::FromErrno(path);
+    }
+    if (r == 0) return Status::Corruption(path + ": a truncated routed partition file");
+    done += static_cast<size_t>(r);
+  }
+  return Status::OK();
+}
+
+// Section `section` of the routed file `path`, checked against the file.
+Status ReadSection(const std::string& path, uint64_t section, std::string* out) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return Status::FromErrno(path);
+  auto run = [&]() -> Status {
+    struct stat sb;
+    if (::fstat(fd, &sb) != 0) return Status::FromErrno(path);
+    const uint64_t file_size = static_cast<uint64_t>(sb.st_size);
+    std::string head;
+    if (file_size < 16) return Status::Corruption(path + ": not a routed partition file");
+    MAPFS_RETURN_IF_ERROR(ReadAt(fd, 0, 16, &head, path));
+    uint64_t count = 0;
+    std::memcpy(&count, head.data() + 8, 8);
+    if (std::memcmp(head.data(), kRoutedMagic, 8) != 0 || count >= (file_size - 16) / 8 ||
+        section >= count) {
+      return Status::Corruption(path + ": not a routed partition file with section " +
+                                std::to_string(section));
+    }
+    uint64_t off[2];
+    MAPFS_RETURN_IF_ERROR(ReadAt(fd, 16 + 8 * section, 16, &head, path));
+    std::memcpy(off, head.data(), 16);
+    if (off[0] > off[1] || off[1] > file_size || off[0] < 16 + 8 * (count + 1)) {
+      return Status::Corruption(path + ": section " + std::to_string(section) +
+                                " lies outside the file");
+    }
+    return ReadAt(fd, off[0], static_cast<size_t>(off[1] - off[0]), out, path);
+  };
+  Status st = run();
+  ::close(fd);
+  return st;
+}
+
+// Builds one shard from pieces of routed files, in order: each piece is
+// (file, section, skip, take): the section's records after the first `skip`,
+// at most `take` of them (all when take is negative). Returns the shard's
+// record count. The GIL is released throughout.
+uint64_t BuildRouted(const std::string& path, py::handle schema_obj, const std::string& type,
+                     py::object key_obj, bool multi, uint64_t memory_mb,
+                     const std::vector<std::tuple<std::string, uint64_t, uint64_t, int64_t>>& pieces) {
   std::shared_ptr<const Schema> schema = SchemaFromPy(schema_obj);
   std::optional<int> root = schema->FindStruct(type);
   if (!root) throw py::value_error("no struct '" + type + "' in the schema");
@@ -101,32 +215,35 @@ uint64_t BuildPacked(const std::string& path, py::handle schema_obj, const std::
     opt.kind = multi ? CollectionKind::kMultiMap : CollectionKind::kMapping;
     opt.key_field = *schema->struct_def(*root).FindField(key);
   }
-  std::vector<std::string_view> data;
-  for (py::handle b : blobs) {
-    char* p = nullptr;
-    Py_ssize_t size = 0;
-    if (PyBytes_AsStringAndSize(b.ptr(), &p, &size) != 0) throw py::error_already_set();
-    data.emplace_back(p, static_cast<size_t>(size));
-  }
   Status st;
   uint64_t count = 0;
   {
-    py::gil_scoped_release release;  // `blobs` holds the bytes alive
+    py::gil_scoped_release release;
     auto run = [&]() -> Status {
       MAPFS_ASSIGN_OR_RETURN(std::unique_ptr<SegmentBuilder> b,
                              SegmentBuilder::Create(path, *schema, *root, opt));
-      for (std::string_view blob : data) {
-        while (!blob.empty()) {
+      std::string data;
+      for (const auto& [file, section, skip, take] : pieces) {
+        MAPFS_RETURN_IF_ERROR(ReadSection(file, section, &data));
+        std::string_view rest(data);
+        uint64_t index = 0;
+        while (!rest.empty() && (take < 0 || index < skip + static_cast<uint64_t>(take))) {
           std::string_view parts[2];
           for (std::string_view& part : parts) {
             uint32_t len = 0;
-            if (blob.size() < 4) return Status::Corruption(path + ": a truncated packed blob");
-            std::memcpy(&len, blob.data(), 4);
-            if (blob.size() - 4 < len) return Status::Corruption(path + ": a truncated packed blob");
-            part = blob.substr(4, len);
-            blob.remove_prefix(4 + size_t{len});
+            if (rest.size() < 4 || (std::memcpy(&len, rest.data(), 4), rest.size() - 4 < len)) {
+              return Status::Corruption(file + ": a truncated record in section " +
+                                        std::to_string(section));
+            }
+            part = rest.substr(4, len);
+            rest.remove_prefix(4 + size_t{len});
           }
-          MAPFS_RETURN_IF_ERROR(b->AddPacked(parts[0], parts[1]));
+          if (index++ >= skip) MAPFS_RETURN_IF_ERROR(b->AddPacked(parts[0], parts[1]));
+        }
+        if (take >= 0 && index < skip + static_cast<uint64_t>(take)) {
+          return Status::Corruption(file + ": section " + std::to_string(section) + " holds " +
+                                    std::to_string(index) + " records, fewer than " +
+                                    std::to_string(skip + static_cast<uint64_t>(take)));
         }
       }
       MAPFS_RETURN_IF_ERROR(b->Finish());
@@ -142,12 +259,14 @@ uint64_t BuildPacked(const std::string& path, py::handle schema_obj, const std::
 }  // namespace
 
 void RegisterRoute(py::module_& m) {
-  m.def("_pack_route", &PackRoute, py::arg("schema"), py::arg("type"), py::arg("key"),
-        py::arg("records"), py::arg("n"), py::arg("part_offset"), py::arg("total"),
-        "Converts, packs and routes one partition's records: a bytes blob per shard.");
-  m.def("_build_packed", &BuildPacked, py::arg("path"), py::arg("schema"), py::arg("type"),
-        py::arg("key"), py::arg("multi"), py::arg("memory_mb"), py::arg("blobs"),
-        "Builds a shard from the blobs _pack_route made for it; returns its record count.");
+  m.def("_route_to_file", &RouteToFile, py::arg("schema"), py::arg("type"), py::arg("key"),
+        py::arg("records"), py::arg("n"), py::arg("path"), py::arg("partition"),
+        "Converts, packs and routes one partition's records into a routed file (a section "
+        "per shard; one section without a key); returns the record count.");
+  m.def("_build_routed", &BuildRouted, py::arg("path"), py::arg("schema"), py::arg("type"),
+        py::arg("key"), py::arg("multi"), py::arg("memory_mb"), py::arg("pieces"),
+        "Builds a shard from (file, section, skip, take) pieces of routed files; returns its "
+        "record count.");
   m.def(
       "_open_dataset",
       [](const std::string& dir) {

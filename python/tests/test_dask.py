@@ -141,3 +141,118 @@ def test_route_key_matches_the_cli(tmp_path):
         mapfs._mapfs._route_key(b"k1", 4), mapfs._mapfs._route_key(b"k2", 4)]
     assert mapfs._mapfs._route_keys(schema, "Item", "id", [7], 4) == [
         mapfs._mapfs._route_key((7).to_bytes(8, "little"), 4)]
+
+
+def shuffle_dirs(d):
+    return [n for n in os.listdir(d) if n.startswith(".mapfs-shuffle-")]
+
+
+def test_shuffle_directory_is_removed_after_success(client, inputs, tmp_path):
+    schema, _ = inputs
+    out = tmp_path / "ds"
+    # Partitions of 45 records, two of them left empty by the filter: their
+    # routed files have only empty sections.
+    bag = db.from_sequence(records(), npartitions=9).filter(lambda r: not 1130 <= r["id"] < 1230)
+    kept = [r for r in records() if not 1130 <= r["id"] < 1230]
+    for opts in ({"key": "name"}, {}):
+        assert mapfs.dask.build(bag, str(out), schema=str(schema), type="Item", shards=4,
+                                **opts) == len(kept)
+        assert shuffle_dirs(out) == []
+        ds = mapfs.open(str(out))
+        try:
+            assert len(ds) == len(kept)
+            if not opts:
+                # Arrays: dataset index order is input order, across shards.
+                assert [ds[i].v for i in range(len(kept))] == [r["v"] for r in kept]
+            else:
+                assert ds["item-7"].v == 21
+        finally:
+            ds.close()
+
+
+def test_array_shards_match_the_cli_with_uneven_partitions(client, inputs, tmp_path):
+    schema, data = inputs
+    # Partition sizes 0, 1, 2, ... : shard boundaries fall inside and between them.
+    recs = records()
+    sizes, i = [], 0
+    while i < len(recs):
+        sizes.append(min(len(sizes), len(recs) - i))
+        i += sizes[-1]
+    chunks, i = [], 0
+    for s in sizes:
+        chunks.append(recs[i:i + s])
+        i += s
+    bag = db.from_sequence(chunks, npartitions=len(chunks)).flatten()
+    out = tmp_path / "ds"
+    assert mapfs.dask.build(bag, str(out), schema=str(schema), type="Item", shards=5) == N
+    ref = tmp_path / "ref"
+    cli_sharded(schema, data, ref, shards=5)
+    assert shard_bytes(out) == shard_bytes(ref)
+
+
+def test_failing_task_removes_the_shuffle_directory(client, inputs, tmp_path):
+    schema, _ = inputs
+    bad = records()
+    bad[77]["v"] = "not a number"
+    out = tmp_path / "ds"
+    with pytest.raises(Exception, match=r"partition \d+, record \d+.*not a number"):
+        mapfs.dask.build(db.from_sequence(bad, npartitions=6), str(out), schema=str(schema),
+                         type="Item", shards=2)
+    assert os.listdir(out) == []
+
+
+def test_failing_partition_iterator_leaves_nothing(client, inputs, tmp_path):
+    schema, _ = inputs
+
+    def explode(part):
+        for r in part:
+            if r["id"] == 1234:
+                raise RuntimeError("input failed at 1234")
+            yield r
+
+    out = tmp_path / "ds"
+    bag = db.from_sequence(records(), npartitions=5).map_partitions(explode)
+    with pytest.raises(Exception, match="input failed at 1234"):
+        mapfs.dask.build(bag, str(out), schema=str(schema), type="Item", key="id", shards=3)
+    assert os.listdir(out) == []
+
+
+def test_routed_files_are_checked(tmp_path):
+    schema = mapfs.Schema.from_yaml(SCHEMA)
+    routed = tmp_path / "part"
+    assert mapfs._mapfs._route_to_file(schema, "Item", "name", records()[:50], 3,
+                                       str(routed), 0) == 50
+    seg = tmp_path / "seg.mapfs"
+    total = sum(mapfs._mapfs._build_routed(str(tmp_path / f"s{i}.mapfs"), schema, "Item", "name",
+                                           False, 16, [(str(routed), i, 0, -1)])
+                for i in range(3))
+    assert total == 50
+    with pytest.raises(Exception, match="section 3"):
+        mapfs._mapfs._build_routed(str(seg), schema, "Item", "name", False, 16,
+                                   [(str(routed), 3, 0, -1)])
+    data = routed.read_bytes()
+    every = [(str(routed), i, 0, -1) for i in range(3)]
+    assert mapfs._mapfs._build_routed(str(seg), schema, "Item", "name", False, 16, every) == 50
+    seg.unlink()
+    for cut in (0, 10, 30, len(data) - 1):
+        routed.write_bytes(data[:cut])
+        with pytest.raises(Exception, match=str(routed)):
+            mapfs._mapfs._build_routed(str(seg), schema, "Item", "name", False, 16, every)
+        assert not seg.exists()
+    routed.write_bytes(b"not routed" + data[10:])
+    with pytest.raises(Exception, match="not a routed partition file"):
+        mapfs._mapfs._build_routed(str(seg), schema, "Item", "name", False, 16,
+                                   [(str(routed), 0, 0, -1)])
+    assert not seg.exists()
+    # Arrays: asking for more records than a section holds is an error.
+    arr = tmp_path / "arr"
+    mapfs._mapfs._route_to_file(schema, "Item", None, records()[:10], 2, str(arr), 0)
+    with pytest.raises(Exception, match="fewer than 11"):
+        mapfs._mapfs._build_routed(str(seg), schema, "Item", None, False, 16,
+                                   [(str(arr), 0, 1, 10)])
+    # A routed file is not written into a directory that is gone (a build
+    # cleaned up after failing): the late writer fails, nothing is left.
+    with pytest.raises(Exception, match="gone"):
+        mapfs._mapfs._route_to_file(schema, "Item", "name", records()[:5], 2,
+                                    str(tmp_path / "gone" / "part"), 0)
+    assert not (tmp_path / "gone").exists()
