@@ -134,17 +134,25 @@ Status Tree::ReadDirDataset(const Node& node, uint64_t pos, bool plus, const Dir
   const Source& src = *node.src;
   if (!src.dataset) return src.status;
   const Dataset& ds = *src.dataset;
+  const bool array = ds.kind() == CollectionKind::kArray;
+  const uint64_t total = array ? ds.record_count() : ds.key_count();
+  // As for one segment: past kMaxAttrListing members, a readdirplus gives
+  // members by name and type only, so that listing a huge dataset does not
+  // fill the kernel with an inode per member.
+  const bool member_attrs = total <= kMaxAttrListing;
   // Emits one entry; false when the buffer is full (its lookup is undone).
   auto emit = [&](std::string_view name, const NodeId& id, uint64_t next) -> Result<bool> {
     NodeAttr a;
-    if (plus) {
+    const bool attrs = plus && (id.anchor == Anchor::kCollection || member_attrs);
+    if (attrs) {
       MAPFS_ASSIGN_OR_RETURN(a, ChildAttr(node, id, nullptr, true));
     } else {
       a.ino = InoOf(id, false);
       a.is_dir = id.anchor != Anchor::kCollection || id.id == kShardsDir;
+      a.no_entry = plus;
     }
     if (fill(name, a, next)) return true;
-    if (plus) Forget(a.ino, 1);
+    if (attrs) Forget(a.ino, 1);
     return false;
   };
   constexpr uint64_t kSpecials = std::size(kDatasetFiles);
@@ -156,8 +164,6 @@ Status Tree::ReadDirDataset(const Node& node, uint64_t pos, bool plus, const Dir
   }
   // Keys of approximate multimaps are not stored: nothing to list.
   if (ds.kind() == CollectionKind::kApproxMultiMap) return Status::OK();
-  const bool array = ds.kind() == CollectionKind::kArray;
-  const uint64_t total = array ? ds.record_count() : ds.key_count();
   uint64_t g = std::max(pos, kSpecials) - kSpecials;  // dataset-wide position
   if (g >= total) return Status::OK();
   const std::vector<uint32_t> slots = ShardSlots(node.id.slot);

@@ -12,8 +12,6 @@ namespace mapfs::fs {
 namespace {
 
 constexpr uint64_t kDotEntries = 2;
-// Collections with more members are listed without their attributes.
-constexpr uint64_t kMaxAttrListing = uint64_t{1} << 18;
 
 // The parent's inode number where it is known without a search ("..").
 uint64_t ParentIno(const NodeId& id) {

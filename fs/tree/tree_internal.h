@@ -21,6 +21,9 @@
 namespace mapfs::fs {
 
 // The files of a collection directory, in listing order, and their ids.
+// Collections (and datasets) with more members are listed without their
+// attributes: see Tree::ReadDirCollection.
+constexpr uint64_t kMaxAttrListing = uint64_t{1} << 18;
 constexpr std::string_view kCollectionFiles[] = {"@info", "@schema", "@segment"};
 constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmentFile};
 

@@ -125,6 +125,38 @@ TEST(TreeDataset, ListingsResumeAtAnyOffsetAcrossShards) {
   }
 }
 
+// As for one segment: a readdirplus hands the kernel attributes (an inode
+// each) for the members of a dataset it can walk, not for those of a huge
+// one, whose members are looked up when used.
+TEST(TreeDataset, PlusListingsGiveMemberAttributesUpToAHugeDataset) {
+  for (const CollectionKind kind : {CollectionKind::kMapping, CollectionKind::kArray}) {
+    for (const int count : {300, (1 << 18) + 1}) {
+      TempDir dir;
+      BuildItems(dir.path(), 3, Items(count), kind);
+      auto tree = Tree::Open(dir.path());
+      ASSERT_TRUE(tree.ok()) << tree.status().ToString();
+      size_t members = 0, with_attrs = 0;
+      for (auto& [name, a] : List(**tree, kRootIno, true)) {
+        if (name == "." || name == ".." || name[0] == '@') {
+          EXPECT_FALSE(a.no_entry) << name;
+          continue;
+        }
+        ++members;
+        if (!a.no_entry) ++with_attrs;
+        if (a.no_entry && members == 1) {
+          Result<NodeAttr> l = (*tree)->Lookup(kRootIno, name);
+          ASSERT_TRUE(l.ok()) << name;
+          EXPECT_EQ(l->ino, a.ino) << name;
+          EXPECT_TRUE(l->is_dir) << name;
+          (*tree)->Forget(l->ino, 1);
+        }
+      }
+      EXPECT_EQ(members, static_cast<size_t>(count));
+      EXPECT_EQ(with_attrs, count <= (1 << 18) ? members : 0) << count;
+    }
+  }
+}
+
 TEST(TreeDataset, ArraysAreNamedByDatasetIndex) {
   TempDir dir;
   BuildItems(dir.path(), 3, Items(10, 100), CollectionKind::kArray);
