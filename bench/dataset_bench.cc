@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_keys.h"
 #include "mapfs/dataset.h"
 #include "mapfs/segment.h"
 #include "mapfs/segment_builder.h"
@@ -27,18 +28,7 @@ namespace {
 
 constexpr size_t kProbes = size_t{1} << 20;
 
-uint64_t Mix(uint64_t x) {  // splitmix64 finalizer: a bijection, so keys are unique
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
-std::string KeyOf(uint64_t i) {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(Mix(i)));
-  return std::string(buf, 16);
-}
+std::string KeyOf(uint64_t i) { return bench::HexKey(i); }
 
 Schema RecSchema() {
   StructDef def;

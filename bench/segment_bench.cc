@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_keys.h"
 #include "mapfs/json_input.h"
 #include "mapfs/record.h"
 #include "mapfs/segment.h"
@@ -33,20 +34,10 @@
 namespace mapfs {
 namespace {
 
-constexpr size_t kKeyLen = 16;
+constexpr size_t kKeyLen = bench::kHexKeyLen;
 constexpr size_t kProbes = size_t{1} << 20;
 
-uint64_t Mix(uint64_t x) {  // splitmix64 finalizer: a bijection, so keys are unique
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-void KeyOf(uint64_t i, char* out) {
-  char buf[kKeyLen + 1];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(Mix(i)));
-  std::memcpy(out, buf, kKeyLen);
-}
+void KeyOf(uint64_t i, char* out) { bench::HexKey(i, out); }
 
 Schema RecSchema() {
   StructDef def;

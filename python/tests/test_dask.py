@@ -119,17 +119,6 @@ def test_dataframe_build(client, inputs, tmp_path):
     assert shard_bytes(out) == shard_bytes(ref)
 
 
-def test_failing_record_leaves_no_dataset(client, inputs, tmp_path):
-    schema, _ = inputs
-    bad = records()
-    bad[321]["v"] = "not a number"
-    out = tmp_path / "ds"
-    with pytest.raises(Exception, match="not a number"):
-        mapfs.dask.build(db.from_sequence(bad, npartitions=5), str(out), schema=str(schema),
-                         type="Item", key="name", shards=3)
-    assert os.listdir(out) == []
-
-
 def test_route_key_matches_the_cli(tmp_path):
     # The extension's route is the one the CLI uses: a one-key dataset's only
     # non-empty shard is the routed one.
@@ -190,14 +179,19 @@ def test_array_shards_match_the_cli_with_uneven_partitions(client, inputs, tmp_p
     assert shard_bytes(out) == shard_bytes(ref)
 
 
-def test_failing_task_removes_the_shuffle_directory(client, inputs, tmp_path):
+# A bad record fails the build, naming its partition and record, and leaves
+# nothing behind: no manifest, no shard, no shuffle directory.
+@pytest.mark.parametrize("bad_at,key,partitions,shards", [(321, "name", 5, 3),
+                                                          (77, None, 6, 2)])
+def test_failing_record_leaves_nothing(client, inputs, tmp_path, bad_at, key, partitions,
+                                       shards):
     schema, _ = inputs
     bad = records()
-    bad[77]["v"] = "not a number"
+    bad[bad_at]["v"] = "not a number"
     out = tmp_path / "ds"
     with pytest.raises(Exception, match=r"partition \d+, record \d+.*not a number"):
-        mapfs.dask.build(db.from_sequence(bad, npartitions=6), str(out), schema=str(schema),
-                         type="Item", shards=2)
+        mapfs.dask.build(db.from_sequence(bad, npartitions=partitions), str(out),
+                         schema=str(schema), type="Item", key=key, shards=shards)
     assert os.listdir(out) == []
 
 
