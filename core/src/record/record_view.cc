@@ -580,14 +580,7 @@ Result<View> View::ValueAt(size_t i) const {
 }
 
 Result<View> ViewRecord(const Schema& schema, int struct_index, std::string_view data) {
-  if (struct_index < 0 || static_cast<size_t>(struct_index) >= schema.structs().size()) {
-    return Status::InvalidArgument("struct index " + std::to_string(struct_index) +
-                                   " not in the schema");
-  }
-  if (data.size() > kMaxRecordSize) return Status::InvalidArgument("record larger than 4 GiB");
-  return ViewFactory::Make(&schema, &schema.struct_type(struct_index),
-                           reinterpret_cast<const uint8_t*>(data.data()),
-                           static_cast<uint32_t>(data.size()), 0);
+  return ViewSegmentRecord(schema, struct_index, nullptr, data);  // a standalone record
 }
 
 Result<View> ViewSegmentRecord(const Schema& schema, int struct_index, const SegmentData* segment,
