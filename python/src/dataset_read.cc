@@ -82,11 +82,10 @@ class Router {
 
 struct ShardedObject {
   PyObject_HEAD
-  PyObject* shards;                    // tuple of Segments; nullptr until __init__
-  Router* router;                      // keyed kinds; nullptr for arrays
-  std::vector<uint64_t>* first;        // arrays: each shard's first record index
+  PyObject* shards;              // tuple of Segments; nullptr before __init__ and once closed
+  Router* router;                // keyed kinds; nullptr for arrays
+  std::vector<uint64_t>* first;  // arrays: each shard's first record index
   uint64_t record_count;
-  bool closed;
 };
 
 PyTypeObject ShardedType = {PyVarObject_HEAD_INIT(nullptr, 0)};
@@ -94,7 +93,7 @@ PyTypeObject ShardedType = {PyVarObject_HEAD_INIT(nullptr, 0)};
 ShardedObject* AsSharded(PyObject* self) { return reinterpret_cast<ShardedObject*>(self); }
 
 bool CheckOpen(ShardedObject* s) {
-  if (s->shards != nullptr && !s->closed) return true;
+  if (s->shards != nullptr) return true;
   PyErr_SetString(PyExc_ValueError, "I/O operation on a closed dataset");
   return false;
 }
@@ -142,7 +141,6 @@ int ShardedInit(PyObject* self, PyObject* args, PyObject* kwargs) {
   Py_INCREF(shards);
   Py_XSETREF(s->shards, shards);
   s->record_count = record_count;
-  s->closed = false;
   return 0;
 }
 
@@ -200,7 +198,7 @@ PyObject* ShardedShard(PyObject* self, PyObject* key) {
 // _close_lookups(): every later lookup raises ValueError (the shards
 // themselves are closed by the Python class).
 PyObject* ShardedCloseLookups(PyObject* self, PyObject*) {
-  AsSharded(self)->closed = true;
+  Py_CLEAR(AsSharded(self)->shards);
   Py_RETURN_NONE;
 }
 
