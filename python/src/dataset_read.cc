@@ -123,7 +123,8 @@ int ShardedInit(PyObject* self, PyObject* args, PyObject* kwargs) {
                                         py::cast<std::string>(key), static_cast<uint64_t>(n));
     }
     auto firsts = std::make_unique<std::vector<uint64_t>>(py::cast<std::vector<uint64_t>>(first));
-    if (firsts->size() != static_cast<size_t>(n) || !std::is_sorted(firsts->begin(), firsts->end())) {
+    if (firsts->size() != static_cast<size_t>(n) ||
+        !std::is_sorted(firsts->begin(), firsts->end())) {
       PyErr_SetString(PyExc_ValueError, "first_records must give one sorted index per shard");
       return -1;
     }
