@@ -187,6 +187,7 @@ Status Tree::ReadDirDataset(const Node& node, uint64_t pos, bool plus, const Dir
       if (array) {
         name = std::to_string(g);
       } else {
+        seg.PrefetchEntry(local + kListingPrefetch);
         Result<Segment::Entry> e = seg.EntryAt(local);
         if (!e.ok()) return Corrupt(shard, e.status());
         MAPFS_ASSIGN_OR_RETURN(name, EntryName(shard, g, e->key));

@@ -186,6 +186,7 @@ Status Tree::ReadDirCollection(const Node& node, uint64_t pos, bool plus, const 
     case CollectionKind::kMultiMap:
       id.anchor = Anchor::kEntry;
       for (uint64_t i = first; i < seg.key_count(); ++i) {
+        seg.PrefetchEntry(i + kListingPrefetch);
         Result<Segment::Entry> e = seg.EntryAt(i);
         if (!e.ok()) return Corrupt(src, e.status());
         MAPFS_ASSIGN_OR_RETURN(std::string name, EntryName(src, i, e->key));

@@ -8,6 +8,8 @@ namespace {
 
 TEST(NameEscape, EscapesSlashPercentNulAndLeadingDotOrAt) {
   EXPECT_EQ(EscapeName("a/b"), "a%2Fb");
+  EXPECT_EQ(EscapeName("/a/"), "%2Fa%2F");
+  EXPECT_EQ(EscapeName("abc"), "abc");
   EXPECT_EQ(EscapeName("100%"), "100%25");
   EXPECT_EQ(EscapeName(std::string("a\0b", 3)), "a%00b");
   EXPECT_EQ(EscapeName("."), "%2E");

@@ -30,6 +30,7 @@ void Exercise(const std::string& bytes) {
   }
   if (seg->kind() != mapfs::CollectionKind::kArray) {
     for (uint64_t o = 0; o < seg->key_count() && o < 8; ++o) {
+      seg->PrefetchEntry(o + 1);  // hostile entries must not lead it astray
       auto e = seg->EntryAt(o);
       if (e.ok()) {
         auto hit = seg->Find(e->key);

@@ -156,6 +156,10 @@ class Segment {
   // Keys in index order (hash order), for listing; not for approx multimaps'
   // keys, which are empty.
   Result<Entry> EntryAt(uint64_t ordinal) const;
+  // A hint for walks in index order: starts loading the item of the key at
+  // `ordinal`, which hash order scatters over the file, so that EntryAt
+  // finds it in the cache. Any ordinal is allowed; nothing is read for use.
+  void PrefetchEntry(uint64_t ordinal) const;
   // A generic key's bytes as a View of the key field's type.
   Result<View> KeyView(std::string_view key) const;
 

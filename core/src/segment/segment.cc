@@ -190,6 +190,10 @@ Result<Segment::Entry> Segment::EntryAt(uint64_t ordinal) const {
   return Entry{ordinal, item.key, item.record};
 }
 
+void Segment::PrefetchEntry(uint64_t ordinal) const {
+  internal::PrefetchEntryItem(*layout_, ordinal);
+}
+
 Result<View> Segment::KeyView(std::string_view key) const {
   if (key_type_ == nullptr) return Status::InvalidArgument(layout_->name + ": no key field");
   return ViewValue(*schema_, *key_type_, key);

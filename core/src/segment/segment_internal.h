@@ -123,6 +123,10 @@ Result<RawItem> ReadItem(const SegmentLayout& l, uint64_t item_offset);
 Result<RawItem> ReadRecordItem(const SegmentLayout& l, uint64_t i);
 // The entry at `ordinal` and its item.
 Result<RawItem> ReadEntryItem(const SegmentLayout& l, uint64_t ordinal);
+// Starts loading the item header of index entry `ordinal` into the cache.
+// A hint only: it returns nothing read, and ignores an ordinal or an item
+// offset out of range.
+void PrefetchEntryItem(const SegmentLayout& l, uint64_t ordinal);
 // Index ordinal of `key` (key bytes compared), or nullopt. For approximate
 // multimaps the first entry with a matching fingerprint.
 Result<std::optional<uint64_t>> FindOrdinal(const SegmentLayout& l, std::string_view key);
