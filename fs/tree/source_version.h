@@ -18,6 +18,7 @@
 #include "mapfs/shared_array.h"
 #include "mapfs/status.h"
 #include "record_checks.h"
+#include "root_names.h"
 
 namespace mapfs::fs {
 
@@ -43,6 +44,11 @@ struct SourceVersion {
   // The records of `seg` that passed the record verifier (tree.cc,
   // CheckRecord); null until `seg` opens.
   std::unique_ptr<RecordChecks> checked;
+  // The root of a single-file mount: the children the kernel was handed,
+  // invalidated when the version is replaced. Null elsewhere, and where a
+  // child's name cannot be rebuilt from its node (approximate multimaps,
+  // datasets): those children are volatile entries (NodeAttr).
+  std::unique_ptr<RootNames> root_names;
   std::string schema_yaml;
   std::string info_json;
   timespec mtime{};
