@@ -8,6 +8,7 @@ import errno
 import json
 import os
 import re
+import subprocess
 import time
 
 import pytest
@@ -108,8 +109,30 @@ def test_root_names_are_cached_long_without_replacements(mapfs_bin, people, tmp_
             for i in range(5):
                 os.stat(m.path / f"k{i}")
             time.sleep(0.7)
-    found = re.search(r"requests served: (.*)", (tmp_path / "mnt.log").read_text(errors="replace"))
-    assert found
-    counts = {k: int(v) for k, v in (item.rsplit(" ", 1) for item in found.group(1).split(", "))}
+    counts = served(tmp_path / "mnt.log")
     # Five names, looked up once; not again in each later round.
     assert counts["lookup"] <= 5, counts
+
+
+def served(log_path):
+    """The request counts of the daemon's `requests served:` line, by kind."""
+    found = re.search(r"requests served: (.*)", log_path.read_text(errors="replace"))
+    assert found
+    return {k: int(v) for k, v in (item.rsplit(" ", 1) for item in found.group(1).split(", "))}
+
+
+def test_a_walk_slower_than_a_second_looks_up_nothing_it_listed(mapfs_bin, tmp_path):
+    """A cold walk of a single-file mount costs what one of a directory
+    mount does: the root's listed names do not expire under a slow walk."""
+    count = 300
+    seg = build_segment(mapfs_bin, tmp_path / "src", SCHEMA, "Person",
+                        [{"key": f"k{i}", "id": i, "name": f"n{i}"} for i in range(count)],
+                        key="key", name="many")
+    with mounted(mapfs_bin, seg, tmp_path / "mnt") as m:
+        assert len(os.listdir(m.path)) == count + 3  # readdirplus: every name handed over
+        time.sleep(1.3)
+        out = subprocess.run(["find", str(m.path), "-type", "f"], capture_output=True,
+                             text=True, check=True).stdout.split()
+        assert len(out) == count * 4 + 3  # key, id, name and @json per record
+    counts = served(tmp_path / "mnt.log")
+    assert counts["lookup"] == 0, counts
