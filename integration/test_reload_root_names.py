@@ -136,3 +136,37 @@ def test_a_walk_slower_than_a_second_looks_up_nothing_it_listed(mapfs_bin, tmp_p
         assert len(out) == count * 4 + 3  # key, id, name and @json per record
     counts = served(tmp_path / "mnt.log")
     assert counts["lookup"] == 0, counts
+
+
+DATASET_SCHEMA = """structs:
+  Item:
+    fields: {name: str, v: int64}
+"""
+
+
+def build_dataset(mapfs_bin, tmp_path, out, shards, n, offset):
+    schema = tmp_path / "ds-schema.yaml"
+    schema.write_text(DATASET_SCHEMA)
+    data = tmp_path / f"ds-{offset}.jsonl"
+    data.write_text("".join(json.dumps({"name": f"item-{i}", "v": i + offset}) + "\n"
+                            for i in range(n)))
+    subprocess.run([mapfs_bin, "build", "--schema", str(schema), "--type", "Item", "--input",
+                    str(data), "--output", str(out), "--shards", str(shards), "-q", "--key",
+                    "name"], check=True, capture_output=True, timeout=120)
+
+
+def test_a_dataset_mounted_as_source_drops_the_names_it_gave(mapfs_bin, tmp_path):
+    ds = tmp_path / "items"
+    build_dataset(mapfs_bin, tmp_path, ds, 3, n=30, offset=0)
+    with mounted(mapfs_bin, ds, tmp_path / "mnt") as m:
+        for i in (3, 12, 25):
+            assert read(m.path / f"item-{i}" / "v") == f"{i}\n".encode()
+        assert sorted(os.listdir(m.path / "@shards")) == ["0", "1", "2"]
+        time.sleep(1.2)  # past the old one-second limit
+        build_dataset(mapfs_bin, tmp_path, ds, 2, n=20, offset=1000)
+        wait_for(lambda: read(m.path / "item-12" / "v") == b"1012\n", WITHIN, "item-12 changed")
+        wait_for(lambda: missing(m.path / "item-25"), WITHIN, "item-25 gone")
+        assert read(m.path / "item-3" / "v") == b"1003\n"
+        assert sorted(os.listdir(m.path / "@shards")) == ["0", "1"]
+        assert json.loads(read(m.path / "@info"))["shards"] == 2
+        assert m.alive()

@@ -66,8 +66,8 @@ struct TreeOptions {
   // what the kernel cached just before the replacement (version_slots.h).
   // Default: kInvalidatedGrace, as its entries are invalidated (only path
   // walks in flight remain); kSingleFileGrace for a single-file mount whose
-  // root's entries are volatile (a dataset, an approximate multimap: the
-  // kernel may use them for kVolatileEntrySeconds without asking).
+  // root's entries are volatile (an approximate multimap: the kernel may use
+  // them for kVolatileEntrySeconds without asking).
   std::optional<std::chrono::milliseconds> release_grace;
 };
 
@@ -104,8 +104,8 @@ struct NodeAttr {
   bool live = false;
   // The name may soon stand for another node without the kernel being told:
   // a child of the root of a single-file mount that its version cannot
-  // invalidate by name at a replacement (RootNames: a dataset's, an
-  // approximate multimap's, or one looked up as its version was replaced).
+  // invalidate by name at a replacement (RootNames: an approximate
+  // multimap's, or one looked up as its version was replaced).
   // Such entries (and the root's misses) are cached for at most
   // kVolatileEntrySeconds.
   bool volatile_entry = false;

@@ -112,6 +112,7 @@ std::shared_ptr<Tree::Source> OpenDatasetSource(std::string name, std::string pa
     shard->name = std::to_string(i);
     shard->path = JoinPath(src->path, ds->manifest().shards[i].file);
     shard->is_shard = true;
+    shard->shard_index = static_cast<uint32_t>(i);
     shard->generation = g_next_generation++;
     shard->mtime = src->mtime;
     if (::stat(shard->path.c_str(), &st) == 0) shard->stamp = StampOf(st);
@@ -286,7 +287,7 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOpti
                                                       : OpenSegmentSource("", source, nullptr);
     // A single file is the whole mount: refuse it now rather than serve EIO.
     if (!src->status.ok()) return src->status;
-    if (src->seg) src->root_names = RootNamesFor(*src->seg);
+    src->root_names = RootNamesFor(*src);
     // Its root's entries are volatile if they cannot be invalidated by name.
     single_grace = src->root_names ? kInvalidatedGrace : kSingleFileGrace;
     MAPFS_RETURN_IF_ERROR(tree->AddEntry(0, std::move(src), source, ""));
@@ -497,7 +498,11 @@ std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
                                                           const std::string& name,
                                                           const Source* old) const {
   const std::string path = JoinPath(dir, name);
-  if (old && old->is_dataset) return OpenDatasetSource(c.entry->name, c.entry->path, &verified_);
+  if (old && old->is_dataset) {
+    std::shared_ptr<Source> src = OpenDatasetSource(c.entry->name, c.entry->path, &verified_);
+    if (single_) src->root_names = RootNamesFor(*src);
+    return src;
+  }
   if (c.member) return OpenMember(dir, name);  // null: not a segment or array file
   if (old && old->is_array) {
     Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
@@ -507,7 +512,7 @@ std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
     return array;
   }
   std::shared_ptr<Source> src = OpenSegmentSource(c.entry->name, path, &verified_);
-  if (single_ && src->seg) src->root_names = RootNamesFor(*src->seg);
+  if (single_) src->root_names = RootNamesFor(*src);
   return src;
 }
 
