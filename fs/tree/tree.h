@@ -87,6 +87,11 @@ struct TreeSource {
 struct Invalidation {
   uint64_t parent = 0;
   std::string name;
+  // Enough to mark the entry expired (the kernel looks the name up at its
+  // next use, finding the new node) rather than to drop it and everything
+  // cached below it at once, which costs far more per name: for the many
+  // names of a single-file mount's root.
+  bool expire = false;
 };
 
 // Why Refresh looks at a name. kCreated: the name was just created (a
@@ -164,8 +169,8 @@ class Tree {
   // verified again) and the old version keeps serving. Returns what the
   // kernel must forget; empty when nothing changed. For a single-file mount
   // that is every child of the root the kernel was handed from the old
-  // version, named as that version named it; the old version is then held
-  // (whatever its open files) until Invalidated.
+  // version, named as that version named it (to expire); the old version is
+  // then held (whatever its open files) until Invalidated.
   std::vector<Invalidation> Refresh(const std::string& dir, const std::string& name,
                                     RefreshCause cause = RefreshCause::kChanged);
   // The kernel was told what Refresh returned: the versions it replaced

@@ -85,7 +85,7 @@ void Tree::ForgetRootNames(const Source& old, std::vector<Invalidation>* out) co
   uint64_t unnamed = 0;
   for (uint64_t g : old.root_names->Noted()) {
     if (array) {
-      out->push_back({kRootIno, std::to_string(g)});
+      out->push_back({kRootIno, std::to_string(g), true});
       continue;
     }
     // The shard holding dataset-wide entry `g` (empty shards share their
@@ -108,7 +108,7 @@ void Tree::ForgetRootNames(const Source& old, std::vector<Invalidation>* out) co
       ++unnamed;  // a damaged version: it answered EIO, or the name outlives it
       continue;
     }
-    out->push_back({kRootIno, std::move(*name)});
+    out->push_back({kRootIno, std::move(*name), true});
   }
   if (unnamed > 0) {
     LogWarn("%s: %llu name(s) the kernel may cache could not be read from the replaced "
