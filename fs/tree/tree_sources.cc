@@ -545,8 +545,9 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
         if (e.slot == c.entry->slot) e.slot = slot;
       }
       if (single_) {
-        // Held until the kernel was told to drop the root's names
-        // (Invalidated); volatile ones, it may use for a while unasked.
+        // Held until the kernel was told of the root's names (Invalidated),
+        // then for a grace; a longer one if they are volatile entries,
+        // which the kernel may use for a while without asking.
         const bool named = old != nullptr && old->root_names != nullptr;
         slots_.RetireHeldLocked(c.entry->slot, release_grace_.value_or(
                                                    named ? kInvalidatedGrace : kSingleFileGrace));
@@ -571,7 +572,8 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
     ForgetRootNames(*old, out);
   }
   // A single-file mount's root keeps its inode number: its children are
-  // named one by one above (or are volatile entries), then the root itself.
+  // named one by one above (or are volatile entries), then the root itself
+  // (its attributes and listing).
   out->push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
 }
 
