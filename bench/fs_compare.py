@@ -228,7 +228,7 @@ def main():
                     help="fstat calls that time one FUSE round trip")
     ap.add_argument("--dir-mount", action="store_true",
                     help="mount the segment's directory (the collection is its `coll` entry) "
-                         "instead of the segment itself, whose root names expire after 1 s")
+                         "instead of the segment itself")
     ap.add_argument("--mapfs-options", action="append", default=None,
                     help="one mapfs variant per use (e.g. threads=1, open); default: default")
     args = ap.parse_args()

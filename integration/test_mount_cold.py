@@ -1,10 +1,8 @@
 """The cold path of a mount: what a first walk costs in FUSE requests, read
 from the counts the daemon logs when it ends. A walk gets every entry's
 attributes from the listing (readdirplus), so it sends no LOOKUP for what
-it listed and about two requests per directory (in a single-file mount,
-records reached more than a second after their listing are looked up
-again); @json files come without attributes (their size costs a rendering)
-and are looked up when used. A sequential read of @segment goes in
+it listed and about two requests per directory; @json files come without
+attributes (their size costs a rendering) and are looked up when used. A sequential read of @segment goes in
 read-ahead windows of one full-size request (1 MiB) when the daemon may
 raise the mount's window (as root).
 Every mount is unmounted by its context manager."""
@@ -37,8 +35,8 @@ def served(mount_log):
 
 
 def test_cold_find_sends_no_lookup_and_about_two_requests_per_directory(mapfs_bin, tmp_path):
-    # A directory source: the names in a single-file mount's root expire
-    # after a second (docs/layout.md), so a slow walk would look them up again.
+    # A directory source (a single-file mount's slow walk:
+    # test_reload_root_names.py).
     build_segment(mapfs_bin, tmp_path / "src", SCHEMA, "Rec", records())
     with mounted(mapfs_bin, tmp_path / "src", tmp_path / "m") as m:
         out = subprocess.run(["find", str(m.path), "-type", "f"], capture_output=True,

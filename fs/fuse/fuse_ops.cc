@@ -110,6 +110,9 @@ void OpLookup(fuse_req_t req, fuse_ino_t parent, const char* name) {
   if (a.status().IsNotFound()) {
     // A negative entry, cached as long as positive ones: a replaced source
     // gets a new directory inode, so its old misses go with the old one.
+    // A single-file mount's root keeps its inode and its misses are not
+    // recorded, so they last a second: a name a replacement adds shows
+    // within it.
     std::memset(&e, 0, sizeof(e));
     e.entry_timeout = ctx.tree->VolatileChildren(parent)
                           ? std::min(ctx.options.cache_timeout, kVolatileEntrySeconds)

@@ -147,14 +147,29 @@ void ReloadWatcher::HandleEvents() {
 }
 
 void ReloadWatcher::Apply(const std::vector<Invalidation>& changes) {
-  if (session_ == nullptr) return;
-  for (const Invalidation& c : changes) {
-    // ENOENT: the kernel had not cached it. Nothing else can fail usefully.
-    if (!c.name.empty()) {
+  if (changes.empty()) return;
+  if (session_ != nullptr) {
+    // The names first, then each parent's attributes and listing once (a
+    // single-file mount's root may name every record).
+    std::vector<uint64_t> parents;
+    for (const Invalidation& c : changes) {
+      if (std::find(parents.begin(), parents.end(), c.parent) == parents.end()) {
+        parents.push_back(c.parent);
+      }
+      if (c.name.empty()) continue;
+      // ENOENT: the kernel had not cached it. Nothing else can fail usefully.
+      if (c.expire && expire_supported_) {
+        const int rc = fuse_lowlevel_notify_expire_entry(session_, c.parent, c.name.data(),
+                                                         c.name.size(), FUSE_LL_EXPIRE_ONLY);
+        if (rc != -ENOSYS) continue;
+        expire_supported_ = false;  // a kernel before FUSE 7.38: invalidate instead
+      }
       fuse_lowlevel_notify_inval_entry(session_, c.parent, c.name.data(), c.name.size());
     }
-    fuse_lowlevel_notify_inval_inode(session_, c.parent, 0, 0);
+    for (uint64_t parent : parents) fuse_lowlevel_notify_inval_inode(session_, parent, 0, 0);
   }
+  // Only now may the replaced versions go (after their grace).
+  tree_->Invalidated();
 }
 
 }  // namespace mapfs::fs

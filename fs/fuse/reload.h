@@ -50,6 +50,7 @@ class ReloadWatcher {
   UniqueFd inotify_;
   UniqueFd stop_;  // an eventfd: written by Stop
   std::unordered_map<int, std::string> dirs_;  // watch descriptor -> directory
+  bool expire_supported_ = true;  // the kernel takes FUSE_LL_EXPIRE_ONLY
   std::thread thread_;
 };
 

@@ -18,6 +18,7 @@
 #include "mapfs/shared_array.h"
 #include "mapfs/status.h"
 #include "record_checks.h"
+#include "root_names.h"
 
 namespace mapfs::fs {
 
@@ -43,6 +44,11 @@ struct SourceVersion {
   // The records of `seg` that passed the record verifier (tree.cc,
   // CheckRecord); null until `seg` opens.
   std::unique_ptr<RecordChecks> checked;
+  // The root of a single-file mount (a segment or a dataset): the children
+  // the kernel was handed, invalidated when the version is replaced. Null
+  // elsewhere, and where a child's name cannot be rebuilt from its node
+  // (approximate multimaps): those children are volatile entries (NodeAttr).
+  std::unique_ptr<RootNames> root_names;
   std::string schema_yaml;
   std::string info_json;
   timespec mtime{};
@@ -68,8 +74,10 @@ struct SourceVersion {
   std::vector<uint64_t> first_key;  // each shard's first key ordinal, dataset-wide
   std::vector<std::shared_ptr<const SourceVersion>> shards;  // in shard order
   // A shard of a dataset, shown as `@shards/<i>/`: its own @ files only (its
-  // records are reached through the dataset's collection).
+  // records are reached through the dataset's collection); `i` is
+  // shard_index.
   bool is_shard = false;
+  uint32_t shard_index = 0;
 };
 
 // A name in a directory of the tree (the mount root, a directory source)

@@ -355,7 +355,7 @@ Result<NodeAttr> Tree::Lookup(uint64_t parent_ino, std::string_view name) {
       return LookupEntry(parent, name);
     case Node::Kind::kCollection: {
       MAPFS_ASSIGN_OR_RETURN(NodeAttr a, LookupInCollection(parent, name));
-      a.volatile_entry = VolatileChildren(parent_ino);
+      if (VolatileChildren(parent_ino)) NoteRootEntry(&a);
       return a;
     }
     case Node::Kind::kShards:

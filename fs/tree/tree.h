@@ -64,10 +64,10 @@ struct TreeOptions {
   size_t render_cache_bytes = size_t{64} << 20;
   // How long a replaced version that no open file holds stays mapped, for
   // what the kernel cached just before the replacement (version_slots.h).
-  // Default: kSingleFileGrace for a single-file mount, whose root's entries
-  // the kernel may use for kVolatileEntrySeconds without asking, else
-  // kInvalidatedGrace (its entries are invalidated at once: only path walks
-  // in flight).
+  // Default: kInvalidatedGrace, as its entries are invalidated (only path
+  // walks in flight remain); kSingleFileGrace for a single-file mount whose
+  // root's entries are volatile (an approximate multimap: the kernel may use
+  // them for kVolatileEntrySeconds without asking).
   std::optional<std::chrono::milliseconds> release_grace;
 };
 
@@ -87,6 +87,11 @@ struct TreeSource {
 struct Invalidation {
   uint64_t parent = 0;
   std::string name;
+  // Enough to mark the entry expired (the kernel looks the name up at its
+  // next use, finding the new node) rather than to drop it and everything
+  // cached below it at once, which costs far more per name: for the many
+  // names of a single-file mount's root.
+  bool expire = false;
 };
 
 // Why Refresh looks at a name. kCreated: the name was just created (a
@@ -102,9 +107,12 @@ struct NodeAttr {
   // The content may change while mounted (shared arrays): readers must not
   // be served page-cache contents from before their open.
   bool live = false;
-  // The name may soon stand for another node: a child of the root of a
-  // single-file mount, whose replacement cannot invalidate names one by one.
-  // Such entries (and misses) are cached for at most kVolatileEntrySeconds.
+  // The name may soon stand for another node without the kernel being told:
+  // a child of the root of a single-file mount that its version cannot
+  // invalidate by name at a replacement (RootNames: an approximate
+  // multimap's, or one looked up as its version was replaced).
+  // Such entries (and the root's misses) are cached for at most
+  // kVolatileEntrySeconds.
   bool volatile_entry = false;
   // A listing entry given by name and type only (its ino and is_dir): a
   // readdirplus hands the kernel no entry for it, so it counts no lookup.
@@ -159,9 +167,15 @@ class Tree {
   // removed one disappears. A replacement that fails to open or to verify its
   // checksums is refused (logged once: the same file, unchanged, is not
   // verified again) and the old version keeps serving. Returns what the
-  // kernel must forget; empty when nothing changed.
+  // kernel must forget; empty when nothing changed. For a single-file mount
+  // that is every child of the root the kernel was handed from the old
+  // version, named as that version named it (to expire); the old version is
+  // then held (whatever its open files) until Invalidated.
   std::vector<Invalidation> Refresh(const std::string& dir, const std::string& name,
                                     RefreshCause cause = RefreshCause::kChanged);
+  // The kernel was told what Refresh returned: the versions it replaced
+  // start their release grace (TreeOptions::release_grace).
+  void Invalidated() { slots_.StartGraces(); }
   // Number of files whose checksums were verified before being served (for
   // tests and stats).
   uint64_t verified_files() const { return verified_; }
@@ -198,8 +212,9 @@ class Tree {
 
   // True if some file is live (NodeAttr::live): the mount must see opens.
   bool has_live_files() const { return live_; }
-  // True if names in directory `dir_ino` may stand for other nodes after a
-  // Refresh without an Invalidation naming them (NodeAttr::volatile_entry).
+  // True if misses in directory `dir_ino` may stop being misses after a
+  // Refresh without an Invalidation naming them: the root of a single-file
+  // mount, whose misses are cached for at most kVolatileEntrySeconds.
   bool VolatileChildren(uint64_t dir_ino) const { return single_ && dir_ino == kRootIno; }
   // Number of deep nodes currently remembered (for tests and stats).
   size_t remembered_nodes() const { return table_.size(); }
@@ -279,6 +294,14 @@ class Tree {
   // Lookup in the mount root or a directory source, and in a collection.
   Result<NodeAttr> LookupEntry(const Node& parent, std::string_view name);
   Result<NodeAttr> LookupInCollection(const Node& parent, std::string_view name);
+  // A child of a single-file mount's root handed to the kernel (a lookup, a
+  // readdirplus entry): noted in its version's RootNames, or made a
+  // volatile entry when it cannot be (tree_root_names.cc).
+  void NoteRootEntry(NodeAttr* a) const;
+  // At a replacement of a single-file mount's version `old` (retired
+  // already): the root's children the kernel was handed from it, by the
+  // names `old` gives them.
+  void ForgetRootNames(const Source& old, std::vector<Invalidation>* out) const;
   Result<std::shared_ptr<const std::string>> JsonOf(const Node& node) const;
   // The file name of index entry `ordinal` of a keyed collection.
   Result<std::string> EntryName(const Source& src, uint64_t ordinal, std::string_view key) const;
@@ -305,6 +328,7 @@ class Tree {
   Status CorruptNode(const Node& node, const Status& st) const;
 
   bool single_ = true;  // the root is the collection of the one entry of slot 0
+  std::optional<std::chrono::milliseconds> release_grace_;  // TreeOptions'
   std::atomic<bool> live_{false};
   timespec root_mtime_{};
   std::unique_ptr<RenderCache> cache_;

@@ -33,10 +33,11 @@ uint64_t ParentIno(const NodeId& id) {
 Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill_entry) {
   DirFiller fill = fill_entry;
   if (VolatileChildren(ino)) {
-    // readdirplus hands the kernel entries as a lookup does: volatile ones too.
-    fill = [&fill_entry](std::string_view name, const NodeAttr& attr, uint64_t next) {
+    // readdirplus hands the kernel entries as a lookup does (NoteRootEntry).
+    fill = [&](std::string_view name, const NodeAttr& attr, uint64_t next) {
       NodeAttr a = attr;
       a.volatile_entry = true;
+      if (plus && !a.no_entry && name != "." && name != "..") NoteRootEntry(&a);
       return fill_entry(name, a, next);
     };
   }

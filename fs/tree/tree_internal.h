@@ -69,6 +69,11 @@ Result<std::optional<uint64_t>> FindChild(const View& dir, std::string_view name
 // nullopt if the name cannot be a key of `seg`'s key type.
 std::optional<std::string> RawKeyOfName(const Segment& seg, std::string_view name);
 
+// What notes the root children of a single-file mount showing `src` (a
+// segment or a dataset); null when their names cannot be rebuilt from their
+// nodes, or `src` did not open.
+std::unique_ptr<RootNames> RootNamesFor(const Tree::Source& src);
+
 // A dataset's files (docs/layout.md, "Datasets"): the ids of its collection
 // anchor beside kCollectionFiles (its @segment id is unused).
 enum DatasetFile : uint32_t { kManifestFile = 4, kShardsDir = 5 };

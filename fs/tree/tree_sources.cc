@@ -112,6 +112,7 @@ std::shared_ptr<Tree::Source> OpenDatasetSource(std::string name, std::string pa
     shard->name = std::to_string(i);
     shard->path = JoinPath(src->path, ds->manifest().shards[i].file);
     shard->is_shard = true;
+    shard->shard_index = static_cast<uint32_t>(i);
     shard->generation = g_next_generation++;
     shard->mtime = src->mtime;
     if (::stat(shard->path.c_str(), &st) == 0) shard->stamp = StampOf(st);
@@ -263,6 +264,7 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOpti
   std::unique_ptr<Tree> tree(new Tree());
   tree->cache_ = std::make_unique<RenderCache>(options.render_cache_bytes);
   std::optional<std::string> array_uri;
+  std::chrono::milliseconds single_grace = kInvalidatedGrace;
   struct stat st;
   if (IsArrayUri(source)) {
     array_uri = source;
@@ -281,19 +283,21 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::string& source_arg, TreeOpti
   } else if (!S_ISDIR(st.st_mode) || IsDatasetDir(source)) {
     tree->single_ = true;
     tree->root_mtime_ = st.st_mtim;
-    std::shared_ptr<const Source> src = S_ISDIR(st.st_mode)
-                                            ? OpenDatasetSource("", source, nullptr)
-                                            : OpenSegmentSource("", source, nullptr);
+    std::shared_ptr<Source> src = S_ISDIR(st.st_mode) ? OpenDatasetSource("", source, nullptr)
+                                                      : OpenSegmentSource("", source, nullptr);
     // A single file is the whole mount: refuse it now rather than serve EIO.
     if (!src->status.ok()) return src->status;
+    src->root_names = RootNamesFor(*src);
+    // Its root's entries are volatile if they cannot be invalidated by name.
+    single_grace = src->root_names ? kInvalidatedGrace : kSingleFileGrace;
     MAPFS_RETURN_IF_ERROR(tree->AddEntry(0, std::move(src), source, ""));
   } else {
     tree->single_ = false;
     tree->root_mtime_ = st.st_mtim;
     MAPFS_RETURN_IF_ERROR(tree->ScanDirectory(0, source));
   }
-  tree->slots_.set_release_grace(options.release_grace.value_or(
-      tree->single_ ? kSingleFileGrace : kInvalidatedGrace));
+  tree->release_grace_ = options.release_grace;
+  tree->slots_.set_release_grace(options.release_grace.value_or(single_grace));
   tree->opened_ = true;
   return tree;
 }
@@ -307,8 +311,8 @@ Result<std::unique_ptr<Tree>> Tree::Open(const std::vector<TreeSource>& sources,
   for (const TreeSource& spec : sources) {
     MAPFS_RETURN_IF_ERROR(tree->AddSource(spec));
   }
-  tree->slots_.set_release_grace(options.release_grace.value_or(
-      tree->single_ ? kSingleFileGrace : kInvalidatedGrace));
+  tree->release_grace_ = options.release_grace;
+  tree->slots_.set_release_grace(options.release_grace.value_or(kInvalidatedGrace));
   tree->opened_ = true;
   return tree;
 }
@@ -494,7 +498,11 @@ std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
                                                           const std::string& name,
                                                           const Source* old) const {
   const std::string path = JoinPath(dir, name);
-  if (old && old->is_dataset) return OpenDatasetSource(c.entry->name, c.entry->path, &verified_);
+  if (old && old->is_dataset) {
+    std::shared_ptr<Source> src = OpenDatasetSource(c.entry->name, c.entry->path, &verified_);
+    if (single_) src->root_names = RootNamesFor(*src);
+    return src;
+  }
   if (c.member) return OpenMember(dir, name);  // null: not a segment or array file
   if (old && old->is_array) {
     Result<SharedArrayUri> uri = SharedArrayUri::Parse("file://" + path);
@@ -503,7 +511,9 @@ std::shared_ptr<const Tree::Source> Tree::OpenReplacement(const Candidate& c,
     array->name = old->name;
     return array;
   }
-  return OpenSegmentSource(c.entry->name, path, &verified_);
+  std::shared_ptr<Source> src = OpenSegmentSource(c.entry->name, path, &verified_);
+  if (single_) src->root_names = RootNamesFor(*src);
+  return src;
 }
 
 void Tree::ServeReplacement(const Candidate& c, const std::string& path,
@@ -534,7 +544,16 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
       for (Entry& e : entries) {
         if (e.slot == c.entry->slot) e.slot = slot;
       }
-      slots_.RetireLocked(c.entry->slot);
+      if (single_) {
+        // Held until the kernel was told of the root's names (Invalidated),
+        // then for a grace; a longer one if they are volatile entries,
+        // which the kernel may use for a while without asking.
+        const bool named = old != nullptr && old->root_names != nullptr;
+        slots_.RetireHeldLocked(c.entry->slot, release_grace_.value_or(
+                                                   named ? kInvalidatedGrace : kSingleFileGrace));
+      } else {
+        slots_.RetireLocked(c.entry->slot);
+      }
     } else {
       entries.push_back(Entry{shown_name, path, "", slot});
     }
@@ -546,8 +565,15 @@ void Tree::ServeReplacement(const Candidate& c, const std::string& path,
   } else {
     LogInfo("%s: added to the mount as %s", path.c_str(), shown_name.c_str());
   }
-  // A single-file mount's root keeps its inode number; its children are
-  // volatile entries (NodeAttr), so only the root itself is named.
+  if (single_ && old != nullptr && old->root_names != nullptr) {
+    // A lookup that pinned the old version and notes its name from now on
+    // gets a volatile entry instead of being named here.
+    old->root_names->Retire();
+    ForgetRootNames(*old, out);
+  }
+  // A single-file mount's root keeps its inode number: its children are
+  // named one by one above (or are volatile entries), then the root itself
+  // (its attributes and listing).
   out->push_back({DirIno(c.dir_slot), single_ ? std::string() : shown_name});
 }
 

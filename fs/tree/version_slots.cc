@@ -23,6 +23,7 @@ uint32_t VersionSlots::Install(std::shared_ptr<const SourceVersion> src, uint32_
     s.lookups = 0;
     s.handles = 0;
     s.owner = owner < capacity_ ? owner : 0;
+    s.held = false;
     return next_;
   }
   return 0;
@@ -41,7 +42,7 @@ uint32_t VersionSlots::RootOf(uint32_t slot) const {
 
 void VersionSlots::SettleLocked(uint32_t slot, std::chrono::steady_clock::time_point now) {
   Slot& s = slots_[slot];
-  if (!s.retired || s.handles.load() > 0 || now < s.release_after) return;
+  if (!s.retired || s.held || s.handles.load() > 0 || now < s.release_after) return;
   // No handle is open on it: unmap it (and the shards it owns) now. Requests
   // being served hold their own reference and release it when they reply.
   s.src.reset();
@@ -63,6 +64,25 @@ void VersionSlots::RetireLocked(uint32_t slot) {
   slots_[slot].retired = true;
   slots_[slot].release_after = now + grace_;
   SettleLocked(slot, now);
+}
+
+void VersionSlots::RetireHeldLocked(uint32_t slot, std::chrono::milliseconds grace) {
+  if (slot == 0 || slot >= capacity_) return;
+  slots_[slot].retired = true;
+  slots_[slot].held = true;
+  slots_[slot].held_grace = grace;
+}
+
+void VersionSlots::StartGraces() {
+  std::unique_lock lock(mu_);
+  const auto now = std::chrono::steady_clock::now();
+  for (uint32_t i = 1; i < capacity_; ++i) {
+    Slot& s = slots_[i];
+    if (!s.held) continue;
+    s.held = false;
+    s.release_after = now + s.held_grace;
+    SettleLocked(i, now);
+  }
 }
 
 size_t VersionSlots::Sweep() {

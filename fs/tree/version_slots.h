@@ -64,6 +64,10 @@ class VersionSlots {
     // is free once `lookups` is 0 too.
     bool retired = false;
     std::chrono::steady_clock::time_point release_after;  // retired: the grace's end
+    // Retired by RetireHeldLocked: held whatever its handles until
+    // StartGraces, then for `held_grace`.
+    bool held = false;
+    std::chrono::milliseconds held_grace{0};
     std::atomic<int64_t> lookups{0};  // kernel lookups of this slot's inode numbers
     std::atomic<int64_t> handles{0};  // open files and directories of this version
     std::atomic<uint32_t> owner{0};   // see Install
@@ -91,6 +95,12 @@ class VersionSlots {
   // the last Close; the slot number stays reserved while the kernel holds
   // lookups. The caller holds mutex() uniquely.
   void RetireLocked(uint32_t slot);
+  // Retires `slot` but holds its version until StartGraces, whose call
+  // starts a grace of `grace`: for a version whose entries the kernel must
+  // be told to drop (by name) before the grace may begin.
+  void RetireHeldLocked(uint32_t slot, std::chrono::milliseconds grace);
+  // Starts the grace of every version RetireHeldLocked holds.
+  void StartGraces();
   // Adds `lookups` (negative: forgets) to the kernel's count for `slot`;
   // frees a retired slot whose count reaches 0. Slot 0 is not counted.
   void Count(uint32_t slot, int64_t lookups);

@@ -70,21 +70,24 @@ TEST(TreeReload, ReplacedFileIsServedUnderNewInodesWhileOldOnesKeepReading) {
   uint64_t handle = 0;
   ASSERT_TRUE(tree->OpenNode(old_n.ino, &handle).ok());  // a reader opens a/n
   EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
-  EXPECT_TRUE(old_a.volatile_entry);   // a child of a single-file mount's root
+  // Children of a single-file mount's root are noted, to be named at a
+  // replacement: cached as long as any entry.
+  EXPECT_FALSE(old_a.volatile_entry);
   EXPECT_FALSE(old_n.volatile_entry);
-  for (bool plus : {false, true}) {
-    for (const auto& [name, attr] : List(*tree, kRootIno, plus)) {
-      EXPECT_TRUE(attr.volatile_entry) << name << " listed by readdir" << (plus ? "plus" : "");
-      if (plus && name != "." && name != "..") tree->Forget(attr.ino, 1);
-    }
+  for (const auto& [name, attr] : List(*tree, kRootIno, true)) {
+    if (name == "." || name == "..") continue;
+    EXPECT_FALSE(attr.volatile_entry) << name << " listed by readdirplus";
+    tree->Forget(attr.ino, 1);
   }
 
   EXPECT_TRUE(tree->Refresh(dir.path(), "items.mapfs").empty()) << "nothing changed yet";
   Replace(path, {ItemLine("a", 100), ItemLine("c", 3)});
-  // The root keeps its number and its children are volatile: only the
-  // collection's files and the root itself are named.
-  EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "items.mapfs")),
-            ReplacedCollection(kRootIno, kRootIno, ""));
+  // The root keeps its number: the collection's files, the names the
+  // kernel was handed, and the root itself are named.
+  Pairs replaced = ReplacedCollection(kRootIno, kRootIno, "");
+  replaced.insert(replaced.end() - 1, {{kRootIno, "a"}, {kRootIno, "b"}});
+  EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "items.mapfs")), replaced);
+  tree->Invalidated();
 
   const NodeAttr new_n = Walk(*tree, {"a", "n"});
   EXPECT_NE(new_n.ino, old_n.ino);
@@ -131,7 +134,8 @@ TEST(TreeReload, AReplacedVersionNoFileHoldsOpenIsReleasedAtOnce) {
   const NodeAttr old_n = Walk(*tree, {"a", "n"});
   EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
   Replace(path, {ItemLine("a", 2)});
-  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 5u);
+  tree->Invalidated();
   EXPECT_EQ(tree->open_versions(), 1u);
   EXPECT_TRUE(old_segment.expired());
   EXPECT_EQ(tree->GetAttr(old_n.ino).status().posix_errno(), ESTALE);
@@ -148,7 +152,8 @@ TEST(TreeReload, AReplacedVersionIsHeldForItsGraceThenSweptAway) {
   const std::weak_ptr<const Segment> old_segment = tree->segment("");
   const NodeAttr old_n = Walk(*tree, {"a", "n"});
   Replace(path, {ItemLine("a", 2)});
-  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+  ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 5u);
+  tree->Invalidated();
   // Within the grace, what the kernel cached still reads the old version.
   EXPECT_EQ(ReadAll(*tree, old_n.ino), "1\n");
   EXPECT_EQ(tree->ReleaseRetired(), 1u);
@@ -170,6 +175,7 @@ TEST(TreeReload, AReadReplyHoldsItsVersionUntilSent) {
   ASSERT_TRUE(tree->Read(seg.ino, 0, 64, &reply).ok());
   Replace(path, {ItemLine("a", 2)});
   ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+  tree->Invalidated();
   // The reply points into the old mapping, which it keeps until it goes.
   EXPECT_FALSE(old_segment.expired());
   EXPECT_EQ(reply.pieces[0].substr(0, 8), "MAPFSSEG");
@@ -185,7 +191,7 @@ TEST(TreeReload, JsonOfANewVersionIsNeverTheCachedOld) {
   EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":1}\n");
   for (int version = 2; version < 6; ++version) {
     Replace(path, {ItemLine("a", version)});
-    ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+    ASSERT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 5u);
     EXPECT_EQ(Cat(*tree, {"a", "@json"}), "{\"k\":\"a\",\"n\":" + std::to_string(version) + "}\n");
   }
 }
@@ -207,7 +213,7 @@ TEST(TreeReload, BrokenReplacementsAreRefusedAndTheOldVersionKeepsServing) {
     EXPECT_EQ(tree->open_versions(), 1u);
   }
   Replace(path, {ItemLine("b", 20)});
-  EXPECT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 4u);
+  EXPECT_EQ(tree->Refresh(dir.path(), "items.mapfs").size(), 5u);
   EXPECT_EQ(Cat(*tree, {"b", "n"}), "20\n");
 }
 

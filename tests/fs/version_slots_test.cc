@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -138,6 +139,32 @@ TEST(VersionSlotsTest, FreedSlotsComeBackRoundRobin) {
   EXPECT_FALSE(slots[a].retired);
   EXPECT_EQ(slots[a].lookups.load(), 0);
   EXPECT_EQ(slots[a].handles.load(), 0);
+}
+
+TEST(VersionSlotsTest, AHeldRetirementWaitsForStartGracesThenItsOwnGrace) {
+  VersionSlots slots(4);
+  const uint32_t s = slots.Install(Version("old"));
+  {
+    std::unique_lock lock(slots.mutex());
+    slots.RetireHeldLocked(s, std::chrono::milliseconds(0));
+  }
+  // Neither a sweep nor the last forget releases it before StartGraces.
+  EXPECT_EQ(slots.Sweep(), 1u);
+  slots.Count(s, 1);
+  slots.Count(s, -1);
+  EXPECT_NE(slots.At(s), nullptr);
+  slots.StartGraces();
+  EXPECT_EQ(slots.At(s), nullptr);
+  EXPECT_EQ(slots.reserved_slots(), 0u);
+
+  const uint32_t t = slots.Install(Version("graced"));
+  {
+    std::unique_lock lock(slots.mutex());
+    slots.RetireHeldLocked(t, std::chrono::hours(1));
+  }
+  slots.StartGraces();
+  EXPECT_EQ(slots.Sweep(), 1u) << "held for its own grace from StartGraces";
+  EXPECT_NE(slots.At(t), nullptr);
 }
 
 }  // namespace
