@@ -1,10 +1,11 @@
-// `mapfs build --shards N --output DIR` (docs/cli.md): the reader thread cuts
-// the JSONL input into batches of lines; parser threads (one per core) parse,
-// pack and route each batch (docs/format.md, "Routing") into N lists; the thread
-// of shard i takes list i of every batch in input order and feeds its
-// SegmentBuilder. So parsing, packing, writing and indexing all use every
-// core, and shard i receives its records in input order: its bytes equal a
-// one-segment build of them. A ring of batch slots bounds the memory.
+// `mapfs build --shards N --output DIR` (docs/cli.md): the reader thread reads
+// the JSONL input in large blocks and cuts them into batches of lines (views,
+// no copy per line); parser threads (one per core) parse, pack and route each
+// batch (docs/format.md, "Routing") into N lists; the thread of shard i takes
+// list i of every batch in input order and feeds its SegmentBuilder. So
+// parsing, packing, writing and indexing all use every core, and shard i
+// receives its records in input order: its bytes equal a one-segment build of
+// them. A ring of batch slots bounds the memory.
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "dataset_cmds.h"
+#include "line_reader.h"
 #include "mapfs/dataset.h"
 #include "mapfs/json_input.h"
 #include "mapfs/key_codec.h"
@@ -28,8 +30,11 @@
 namespace mapfs::cli {
 namespace {
 
-constexpr size_t kBatchLines = 512;  // records per batch (the last may hold fewer)
-constexpr size_t kSlots = 32;        // batches in flight
+// Batches in flight hold about as many records as 32 batches of 512 lines
+// did (~2,000 records of ~120 bytes a batch): the same memory bound, with 4x
+// fewer hand-offs between threads.
+constexpr size_t kBatchBytes = 256 << 10;  // input per batch (whole lines)
+constexpr size_t kSlots = 8;               // batches in flight
 
 // The packed records a batch routes to one shard: parsers pack (in
 // parallel), so a shard's thread only writes and indexes them.
@@ -52,10 +57,10 @@ struct Slot {
   enum State { kFree, kFilled, kReady };
   State state = kFree;
   uint64_t seq = 0;
-  std::vector<std::string> lines;
-  std::vector<uint64_t> line_nos;
-  std::vector<Packed> routed;             // per shard
-  Status status;                          // a parse error in this batch
+  uint64_t first_record = 0;   // the input order of the batch's first record
+  LineBatch input;             // its buffers serve the slot's next batches
+  std::vector<Packed> routed;  // per shard
+  Status status;               // a parse error in this batch
   size_t consumers_left = 0;
 };
 
@@ -121,9 +126,10 @@ void ParseLoop(Pipeline* p, const Router* r) {
     // The slot is this thread's until it is marked ready.
     Status st;
     for (auto& v : slot->routed) v.clear();
-    for (size_t j = 0; j < slot->lines.size() && st.ok(); ++j) {
-      auto value = parser.ParseLine(slot->lines[j]);
-      const uint64_t line_no = slot->line_nos[j];
+    const LineBatch& input = slot->input;
+    for (size_t j = 0; j < input.lines.size() && st.ok(); ++j) {
+      auto value = parser.ParseLine(input.lines[j]);
+      const uint64_t line_no = input.line_nos[j];
       auto at = [&](const Status& s) {
         return s.WithContext(r->input_name + ":" + std::to_string(line_no));
       };
@@ -148,7 +154,7 @@ void ParseLoop(Pipeline* p, const Router* r) {
         s = RouteKey(*raw, r->shards);
       } else {
         // Shard s holds [floor(s*R/N), floor((s+1)*R/N)).
-        const uint64_t g = slot->seq * kBatchLines + j;
+        const uint64_t g = slot->first_record + j;
         s = std::min<uint64_t>(g * r->shards / std::max<uint64_t>(r->total, 1), r->shards - 1);
         while (s > 0 && s * r->total / r->shards > g) --s;
         while (s + 1 < r->shards && (s + 1) * r->total / r->shards <= g) ++s;
@@ -223,12 +229,11 @@ void ShardLoop(Pipeline* p, Shard* shard, size_t index, const std::string& input
 Result<uint64_t> CountRecords(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::FromErrno(path);
-  std::string line;
+  LineReader reader(&in, kBatchBytes);
+  LineBatch batch;
   uint64_t n = 0;
-  while (std::getline(in, line)) {
-    if (line.find_first_not_of(" \t\r") != std::string::npos) ++n;
-  }
-  if (in.bad()) return Status::FromErrno(path);
+  while (reader.Next(&batch)) n += batch.lines.size();
+  if (reader.bad()) return Status::FromErrno(path);
   return n;
 }
 
@@ -307,8 +312,7 @@ Status RunShardedBuild(const ShardedBuild& b) {
   // The reader: fills free slots in input order.
   uint64_t records = 0;
   Status input_status;
-  std::string line;
-  uint64_t line_no = 0;
+  LineReader reader(&in, kBatchBytes);
   for (uint64_t seq = 0;; ++seq) {
     Slot* slot = &p.slots[seq % kSlots];
     {
@@ -316,16 +320,12 @@ Status RunShardedBuild(const ShardedBuild& b) {
       p.cv.wait(lock, [&] { return slot->state == Slot::kFree || p.failed; });
       if (p.failed) break;
     }
-    slot->lines.clear();
-    slot->line_nos.clear();
-    while (slot->lines.size() < kBatchLines && std::getline(in, line)) {
-      ++line_no;
-      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-      slot->lines.push_back(line);
-      slot->line_nos.push_back(line_no);
-    }
-    records += slot->lines.size();
-    if (slot->lines.empty()) break;
+    // A batch of blank lines only holds no record: read on.
+    bool more = reader.Next(&slot->input);
+    while (more && slot->input.lines.empty()) more = reader.Next(&slot->input);
+    if (!more) break;
+    slot->first_record = records;
+    records += slot->input.lines.size();
     std::lock_guard<std::mutex> lock(p.mu);
     slot->seq = seq;
     slot->state = Slot::kFilled;
@@ -334,7 +334,7 @@ Status RunShardedBuild(const ShardedBuild& b) {
     p.to_parse.push_back(seq);
     p.cv.notify_all();
   }
-  if (in.bad()) {
+  if (reader.bad()) {
     input_status = Status::FromErrno(input_name);
   } else if (!keyed && records != total) {
     input_status = Status::IOError(input_name + ": changed while it was read", EIO);

@@ -89,6 +89,10 @@ class Value {
   // `type_name` names the struct definition (it picks the typecode when the
   // struct is stored in an `object` field). Absent fields are simply omitted.
   static Value Struct(std::string type_name, std::vector<std::pair<std::string, Value>> fields);
+  // The same from the names and values side by side (names[i] names
+  // values[i]; equal sizes), kept as they are: no per-field move.
+  static Value Struct(std::string type_name, std::vector<std::string> names,
+                      std::vector<Value> values);
   static Value FromNdArray(NdArray a);
 
   Kind kind() const { return kind_; }

@@ -116,8 +116,12 @@ bool JsonRecordParser::Impl::ParseStructFields(od::object& obj, int struct_index
   if (!CheckDepth(depth)) return false;
   const StructDef& def = schema_.struct_def(struct_index);
   const size_t nfields = def.fields.size();
-  std::vector<std::pair<std::string, Value>> fields;
-  fields.reserve(nfields);
+  // Names and values side by side, not as pairs: the Value takes both
+  // vectors as they are, with no copy of the fields into it.
+  std::vector<std::string> names;
+  std::vector<Value> values;
+  names.reserve(nfields);
+  values.reserve(nfields);
   uint64_t seen_small = 0;  // fields seen, when there are at most 64
   std::vector<bool> seen_big(nfields > 64 ? nfields : 0);
   int last_index = -1;
@@ -149,18 +153,25 @@ bool JsonRecordParser::Impl::ParseStructFields(od::object& obj, int struct_index
     }
     if (index < last_index) in_order = false;
     last_index = index;
-    fields.emplace_back(std::piecewise_construct, std::forward_as_tuple(def.fields[index].name),
-                        std::forward_as_tuple());
-    if (!ParseTyped(v, def.fields[index].type, depth, &fields.back().second)) {
+    names.push_back(def.fields[index].name);
+    values.emplace_back();
+    if (!ParseTyped(v, def.fields[index].type, depth, &values.back())) {
       return PushPath("." + def.fields[index].name);
     }
   }
   if (!in_order) {  // rare: lines usually list fields in one order
+    std::vector<std::pair<std::string, Value>> fields;
+    fields.reserve(names.size());
+    for (size_t i = 0; i < names.size(); ++i) {
+      fields.emplace_back(std::move(names[i]), std::move(values[i]));
+    }
     std::sort(fields.begin(), fields.end(), [&](const auto& a, const auto& b) {
       return FindField(struct_index, a.first) < FindField(struct_index, b.first);
     });
+    *out = Value::Struct(def.name, std::move(fields));
+    return true;
   }
-  *out = Value::Struct(def.name, std::move(fields));
+  *out = Value::Struct(def.name, std::move(names), std::move(values));
   return true;
 }
 

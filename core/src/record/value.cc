@@ -57,6 +57,15 @@ Value Value::Struct(std::string type_name, std::vector<std::pair<std::string, Va
   }
   return v;
 }
+Value Value::Struct(std::string type_name, std::vector<std::string> names,
+                    std::vector<Value> values) {
+  Value v;
+  v.kind_ = Kind::kStruct;
+  v.text_ = std::move(type_name);
+  v.names_ = std::move(names);
+  v.items_ = std::move(values);
+  return v;
+}
 Value Value::FromNdArray(NdArray a) {
   Value v; v.kind_ = Kind::kNdArray; v.ndarray_ = std::move(a); return v;
 }
