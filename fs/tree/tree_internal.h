@@ -26,7 +26,7 @@ namespace mapfs::fs {
 constexpr uint64_t kMaxAttrListing = uint64_t{1} << 18;
 // How many keys ahead a listing warms the item it will read (hash order
 // scatters items over the file, so each is otherwise a cache miss).
-constexpr uint64_t kListingPrefetch = 16;
+constexpr uint64_t kListingPrefetch = 64;
 constexpr std::string_view kCollectionFiles[] = {"@info", "@schema", "@segment"};
 constexpr CollectionFile kCollectionFileIds[] = {kInfoFile, kSchemaFile, kSegmentFile};
 
