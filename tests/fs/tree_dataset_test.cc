@@ -22,29 +22,6 @@ using mapfs::testing::ReadFileOrDie;
 using mapfs::testing::TempDir;
 using mapfs::testing::WriteFileOrDie;
 
-// Builds `shards` shards of items (k, n) in `dir` — keyed kinds routed by
-// RouteKey, arrays by consecutive ranges — and publishes them.
-std::vector<std::string> BuildItems(const std::string& dir, size_t shards,
-                                    const std::vector<std::pair<std::string, int>>& items,
-                                    CollectionKind kind = CollectionKind::kMapping) {
-  std::vector<std::vector<std::string>> lines(shards);
-  for (size_t r = 0; r < items.size(); ++r) {
-    const size_t s = kind == CollectionKind::kArray ? r * shards / items.size()
-                                                     : RouteKey(items[r].first, shards);
-    lines[s].push_back(ItemLine(items[r].first, items[r].second));
-  }
-  const std::string id = NewBuildId();
-  std::vector<std::string> files;
-  for (size_t s = 0; s < shards; ++s) {
-    files.push_back(ShardFileName(id, s, shards));
-    Build(dir + "/" + files.back(), kItemSchema, "Item", lines[s], kind,
-          kind == CollectionKind::kArray ? "" : "k");
-  }
-  Status st = PublishDataset(dir, files);
-  EXPECT_TRUE(st.ok()) << st.ToString();
-  return files;
-}
-
 std::vector<std::pair<std::string, int>> Items(int n, int offset = 0) {
   std::vector<std::pair<std::string, int>> items;
   for (int i = 0; i < n; ++i) items.emplace_back("key" + std::to_string(i), i + offset);
@@ -53,7 +30,7 @@ std::vector<std::pair<std::string, int>> Items(int n, int offset = 0) {
 
 TEST(TreeDataset, AMappingDatasetIsOneCollection) {
   TempDir dir;
-  const std::vector<std::string> files = BuildItems(dir.path(), 4, Items(50));
+  const std::vector<std::string> files = BuildItemDataset(dir.path(), 4, Items(50));
   Result<std::unique_ptr<Tree>> tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok()) << tree.status().ToString();
   Tree& t = **tree;
@@ -98,7 +75,7 @@ TEST(TreeDataset, AMappingDatasetIsOneCollection) {
 
 TEST(TreeDataset, ListingsResumeAtAnyOffsetAcrossShards) {
   TempDir dir;
-  BuildItems(dir.path(), 3, Items(20));
+  BuildItemDataset(dir.path(), 3, Items(20));
   auto tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok());
   Tree& t = **tree;
@@ -132,7 +109,7 @@ TEST(TreeDataset, PlusListingsGiveMemberAttributesUpToAHugeDataset) {
   for (const CollectionKind kind : {CollectionKind::kMapping, CollectionKind::kArray}) {
     for (const int count : {300, (1 << 18) + 1}) {
       TempDir dir;
-      BuildItems(dir.path(), 3, Items(count), kind);
+      BuildItemDataset(dir.path(), 3, Items(count), kind);
       auto tree = Tree::Open(dir.path());
       ASSERT_TRUE(tree.ok()) << tree.status().ToString();
       size_t members = 0, with_attrs = 0;
@@ -159,7 +136,7 @@ TEST(TreeDataset, PlusListingsGiveMemberAttributesUpToAHugeDataset) {
 
 TEST(TreeDataset, ArraysAreNamedByDatasetIndex) {
   TempDir dir;
-  BuildItems(dir.path(), 3, Items(10, 100), CollectionKind::kArray);
+  BuildItemDataset(dir.path(), 3, Items(10, 100), CollectionKind::kArray);
   auto tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok()) << tree.status().ToString();
   Tree& t = **tree;
@@ -175,7 +152,7 @@ TEST(TreeDataset, ArraysAreNamedByDatasetIndex) {
 
 TEST(TreeDataset, MultimapKeysHoldTheirRecordsInInputOrder) {
   TempDir dir;
-  BuildItems(dir.path(), 2, {{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"a", 5}},
+  BuildItemDataset(dir.path(), 2, {{"a", 1}, {"b", 2}, {"a", 3}, {"c", 4}, {"a", 5}},
              CollectionKind::kMultiMap);
   auto tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok());
@@ -190,7 +167,7 @@ TEST(TreeDataset, MultimapKeysHoldTheirRecordsInInputOrder) {
 TEST(TreeDataset, ADatasetInADirectorySourceIsOneEntry) {
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.File("people").c_str(), 0755), 0);
-  BuildItems(dir.File("people"), 2, Items(5));
+  BuildItemDataset(dir.File("people"), 2, Items(5));
   Build(dir.File("plain.mapfs"), kItemSchema, "Item", {ItemLine("x", 1)},
         CollectionKind::kMapping, "k");
   ASSERT_EQ(::mkdir(dir.File("other").c_str(), 0755), 0);  // not a dataset: not shown
@@ -206,7 +183,7 @@ TEST(TreeDataset, ADatasetInADirectorySourceIsOneEntry) {
 TEST(TreeDataset, AShardThatFailsToOpenMakesTheDatasetAnswerEio) {
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
-  const std::vector<std::string> files = BuildItems(dir.File("ds"), 2, Items(5));
+  const std::vector<std::string> files = BuildItemDataset(dir.File("ds"), 2, Items(5));
   ASSERT_EQ(::truncate(dir.File("ds/" + files[1]).c_str(), 100), 0);
   auto tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok()) << tree.status().ToString();
@@ -226,7 +203,7 @@ TEST(TreeDataset, AShardThatFailsToOpenMakesTheDatasetAnswerEio) {
 TEST(TreeDataset, ANewManifestSwitchesEveryShardAtOnce) {
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
-  const std::vector<std::string> old_files = BuildItems(dir.File("ds"), 3, Items(30));
+  const std::vector<std::string> old_files = BuildItemDataset(dir.File("ds"), 3, Items(30));
   TreeOptions instant;  // a replaced version no open file holds goes at once
   instant.release_grace = std::chrono::milliseconds(0);
   auto tree = Tree::Open(dir.path(), instant);
@@ -253,7 +230,7 @@ TEST(TreeDataset, ANewManifestSwitchesEveryShardAtOnce) {
   EXPECT_EQ(versions, 4u) << "the dataset and its three shards";
 
   EXPECT_TRUE(t.Refresh(dir.File("ds"), "dataset.json").empty()) << "nothing changed yet";
-  const std::vector<std::string> new_files = BuildItems(dir.File("ds"), 2, Items(30, 1000));
+  const std::vector<std::string> new_files = BuildItemDataset(dir.File("ds"), 2, Items(30, 1000));
   std::vector<Invalidation> changes = t.Refresh(dir.File("ds"), "dataset.json");
   ASSERT_FALSE(changes.empty());
   EXPECT_EQ(changes.back().parent, kRootIno);
@@ -283,7 +260,7 @@ TEST(TreeDataset, ANewManifestSwitchesEveryShardAtOnce) {
 TEST(TreeDataset, AManifestNamingAMissingOrForeignShardIsRefused) {
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
-  const std::vector<std::string> files = BuildItems(dir.File("ds"), 2, Items(10));
+  const std::vector<std::string> files = BuildItemDataset(dir.File("ds"), 2, Items(10));
   auto tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok());
   Tree& t = **tree;
@@ -308,7 +285,7 @@ TEST(TreeDataset, AManifestNamingAMissingOrForeignShardIsRefused) {
 TEST(TreeDataset, RemovingADatasetsManifestRemovesItFromADirectorySource) {
   TempDir dir;
   ASSERT_EQ(::mkdir(dir.File("ds").c_str(), 0755), 0);
-  BuildItems(dir.File("ds"), 2, Items(4));
+  BuildItemDataset(dir.File("ds"), 2, Items(4));
   auto tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok());
   Tree& t = **tree;
@@ -326,7 +303,7 @@ TEST(TreeDataset, LongKeysHaveIndexedNamesWithTheirDatasetOrdinal) {
   TempDir dir;
   std::vector<std::pair<std::string, int>> items = Items(12);
   for (int i = 0; i < 6; ++i) items.emplace_back(std::string(300, 'a' + i), 100 + i);
-  BuildItems(dir.path(), 3, items);
+  BuildItemDataset(dir.path(), 3, items);
   auto tree = Tree::Open(dir.path());
   ASSERT_TRUE(tree.ok());
   Tree& t = **tree;
@@ -354,7 +331,7 @@ TEST(TreeDataset, LongKeysHaveIndexedNamesWithTheirDatasetOrdinal) {
 
 TEST(TreeDataset, ANamedSourceMayBeADataset) {
   TempDir dir;
-  BuildItems(dir.path(), 2, Items(6));
+  BuildItemDataset(dir.path(), 2, Items(6));
   auto tree = Tree::Open(std::vector<TreeSource>{{"items", dir.path(), "mounts.yaml:3:5"}});
   ASSERT_TRUE(tree.ok()) << tree.status().ToString();
   Tree& t = **tree;

@@ -220,33 +220,12 @@ TEST(TreeRootNames, ApproximateMultimapChildrenStayVolatile) {
   EXPECT_EQ(AsPairs(tree->Refresh(dir.path(), "approx.mapfs")), RootReplaced({}));
 }
 
-// Shards of items (k, n) in `dir`, routed as a dataset build routes them,
-// then published.
-void BuildDataset(const std::string& dir, size_t shards,
-                  const std::vector<std::pair<std::string, int>>& items,
-                  CollectionKind kind = CollectionKind::kMapping) {
-  std::vector<std::vector<std::string>> lines(shards);
-  for (size_t r = 0; r < items.size(); ++r) {
-    const size_t s = kind == CollectionKind::kArray ? r * shards / items.size()
-                                                     : RouteKey(items[r].first, shards);
-    lines[s].push_back(ItemLine(items[r].first, items[r].second));
-  }
-  const std::string id = NewBuildId();
-  std::vector<std::string> files;
-  for (size_t s = 0; s < shards; ++s) {
-    files.push_back(ShardFileName(id, s, shards));
-    Build(dir + "/" + files.back(), kItemSchema, "Item", lines[s], kind,
-          kind == CollectionKind::kArray ? "" : "k");
-  }
-  Status st = PublishDataset(dir, files);
-  ASSERT_TRUE(st.ok()) << st.ToString();
-}
 
 TEST(TreeRootNames, ADatasetMountedAsSourceNamesItsMembersAcrossShards) {
   TempDir dir;
   std::vector<std::pair<std::string, int>> items;
   for (int i = 0; i < 40; ++i) items.emplace_back("key" + std::to_string(i), i);
-  BuildDataset(dir.path(), 3, items);
+  BuildItemDataset(dir.path(), 3, items);
   auto tree = Tree::Open(dir.path(), Instant()).value();
   EXPECT_FALSE(Walk(*tree, {"key7", "n"}).volatile_entry);
   EXPECT_FALSE(Walk(*tree, {"key7"}).volatile_entry);
@@ -255,7 +234,7 @@ TEST(TreeRootNames, ADatasetMountedAsSourceNamesItsMembersAcrossShards) {
   EXPECT_FALSE(Walk(*tree, {"@dataset"}).volatile_entry);
 
   items.resize(10);
-  BuildDataset(dir.path(), 2, items);
+  BuildItemDataset(dir.path(), 2, items);
   std::vector<Invalidation> changes = tree->Refresh(dir.path(), "dataset.json");
   std::set<std::string> at_root;
   for (const Invalidation& c : changes) {
@@ -272,11 +251,11 @@ TEST(TreeRootNames, ADatasetMountedAsSourceNamesItsMembersAcrossShards) {
 
   // An array dataset: members are named by their dataset-wide index.
   TempDir adir;
-  BuildDataset(adir.path(), 3, items, CollectionKind::kArray);
+  BuildItemDataset(adir.path(), 3, items, CollectionKind::kArray);
   auto arrays = Tree::Open(adir.path(), Instant()).value();
   Walk(*arrays, {"8"});
   items.resize(4);
-  BuildDataset(adir.path(), 2, items, CollectionKind::kArray);
+  BuildItemDataset(adir.path(), 2, items, CollectionKind::kArray);
   at_root.clear();
   for (const Invalidation& c : arrays->Refresh(adir.path(), "dataset.json")) {
     if (c.parent == kRootIno && !c.name.empty() && c.name[0] != '@') at_root.insert(c.name);

@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "mapfs/dataset.h"
 #include "mapfs/json_input.h"
 #include "mapfs/schema_yaml.h"
 #include "mapfs/segment_builder.h"
@@ -122,6 +123,30 @@ structs:
 
 inline std::string ItemLine(const std::string& key, int n) {
   return R"({"k": ")" + key + R"(", "n": )" + std::to_string(n) + "}";
+}
+
+// Builds `shards` shards of items (k, n) in `dir` — keyed kinds routed by
+// RouteKey, arrays by consecutive ranges, as a dataset build does — and
+// publishes them; returns the shard file names.
+inline std::vector<std::string> BuildItemDataset(
+    const std::string& dir, size_t shards, const std::vector<std::pair<std::string, int>>& items,
+    CollectionKind kind = CollectionKind::kMapping) {
+  std::vector<std::vector<std::string>> lines(shards);
+  for (size_t r = 0; r < items.size(); ++r) {
+    const size_t s = kind == CollectionKind::kArray ? r * shards / items.size()
+                                                     : RouteKey(items[r].first, shards);
+    lines[s].push_back(ItemLine(items[r].first, items[r].second));
+  }
+  const std::string id = NewBuildId();
+  std::vector<std::string> files;
+  for (size_t s = 0; s < shards; ++s) {
+    files.push_back(ShardFileName(id, s, shards));
+    Build(dir + "/" + files.back(), kItemSchema, "Item", lines[s], kind,
+          kind == CollectionKind::kArray ? "" : "k");
+  }
+  Status st = PublishDataset(dir, files);
+  EXPECT_TRUE(st.ok()) << st.ToString();
+  return files;
 }
 
 }  // namespace mapfs::fs
