@@ -6,9 +6,8 @@
 // endless tree of directories. Verify is linear in the record size, so each
 // record costs one pass, once per version.
 //
-// Memory: the bitmap is reserved as anonymous memory (record_count / 8
-// bytes of address space) and the kernel commits a page only when a bit in
-// it is first set: 4 KiB per 32768 records actually checked.
+// Memory: a LazyBitmap, committed only around the records actually
+// checked (4 KiB per 32768).
 //
 // Thread-safety: Passed and MarkPassed may be called concurrently.
 //
@@ -17,29 +16,27 @@
 #ifndef MAPFS_FS_RECORD_CHECKS_H_
 #define MAPFS_FS_RECORD_CHECKS_H_
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
+
+#include "lazy_bitmap.h"
 
 namespace mapfs::fs {
 
 class RecordChecks {
  public:
-  explicit RecordChecks(uint64_t records);
-  ~RecordChecks();
-  RecordChecks(const RecordChecks&) = delete;
-  RecordChecks& operator=(const RecordChecks&) = delete;
+  explicit RecordChecks(uint64_t records) : passed_(records) {}
 
   // False for ids out of range, and always when the bitmap could not be
   // reserved (every access then verifies again: slower, still correct).
-  bool Passed(uint64_t id) const;
-  void MarkPassed(uint64_t id);
+  bool Passed(uint64_t id) const { return passed_.Test(id, std::memory_order_acquire); }
+  void MarkPassed(uint64_t id) { passed_.Set(id, std::memory_order_release); }
   // Bytes of address space reserved (for tests).
-  size_t reserved_bytes() const { return bytes_; }
+  size_t reserved_bytes() const { return passed_.reserved_bytes(); }
 
  private:
-  uint64_t records_;
-  size_t bytes_ = 0;
-  uint64_t* words_ = nullptr;
+  LazyBitmap passed_;
 };
 
 }  // namespace mapfs::fs

@@ -5,9 +5,8 @@
 // record of an array, an index entry of a mapping or multimap) and one per
 // collection file (@schema, @info, @segment).
 //
-// Memory: like RecordChecks, the bitmap is reserved as anonymous memory
-// (members / 8 bytes of address space) and a page is committed only when a
-// bit in it is first set: 4 KiB per 32768 members handed out.
+// Memory: a LazyBitmap (members / 8 bytes of address space), committed only
+// around the members handed out: 4 KiB per 32768.
 //
 // Retire and Note race by design: a lookup that resolved the version just
 // before it was replaced may note its name after the replacement listed the
@@ -30,14 +29,13 @@
 #include <cstdint>
 #include <vector>
 
+#include "lazy_bitmap.h"
+
 namespace mapfs::fs {
 
 class RootNames {
  public:
-  explicit RootNames(uint64_t members);
-  ~RootNames();
-  RootNames(const RootNames&) = delete;
-  RootNames& operator=(const RootNames&) = delete;
+  explicit RootNames(uint64_t members) : members_(members) {}
 
   // Notes that the kernel was handed member `i` (NoteFile: collection file
   // `file`, a CollectionFile below 64). True if the entry may be cached
@@ -52,14 +50,12 @@ class RootNames {
   // whole bitmap (untouched pages read as zeros without being committed).
   std::vector<uint64_t> Noted() const;
   std::vector<uint32_t> NotedFiles() const;
-  uint64_t members() const { return members_; }
+  uint64_t members() const { return members_.size(); }
   // Bytes of address space reserved (for tests).
-  size_t reserved_bytes() const { return bytes_; }
+  size_t reserved_bytes() const { return members_.reserved_bytes(); }
 
  private:
-  uint64_t members_;
-  size_t bytes_ = 0;
-  uint64_t* words_ = nullptr;
+  LazyBitmap members_;
   std::atomic<uint64_t> files_{0};
   std::atomic<bool> retired_{false};
 };
