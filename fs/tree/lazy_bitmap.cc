@@ -28,6 +28,8 @@ LazyBitmap::LazyBitmap(uint64_t bits) : bits_(bits) {
   void* p = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) return;
+  // Where transparent huge pages are "always", one bit would commit 2 MiB.
+  ::madvise(p, bytes, MADV_NOHUGEPAGE);
   words_ = static_cast<uint64_t*>(p);
   bytes_ = bytes;
 }
