@@ -421,4 +421,13 @@ TEST(Record, DocumentedExamplesMatchTheirBytes) {
 }
 
 }  // namespace
+TEST(Record, StructFromNamesAndValuesEqualsStructFromPairs) {
+  const Value pairs = Value::Struct("P", {{"x", Value::Int(1)}, {"y", Value::Str("two")}});
+  EXPECT_EQ(Value::Struct("P", {"x", "y"}, {Value::Int(1), Value::Str("two")}), pairs);
+  // Unequal lists: the extra name (or value) is dropped.
+  EXPECT_EQ(Value::Struct("P", {"x", "y", "z"}, {Value::Int(1), Value::Str("two")}), pairs);
+  EXPECT_EQ(Value::Struct("P", {"x"}, {Value::Int(1), Value::Str("two")}),
+            Value::Struct("P", {{"x", Value::Int(1)}}));
+}
+
 }  // namespace mapfs

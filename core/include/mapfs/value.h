@@ -90,7 +90,8 @@ class Value {
   // struct is stored in an `object` field). Absent fields are simply omitted.
   static Value Struct(std::string type_name, std::vector<std::pair<std::string, Value>> fields);
   // The same from the names and values side by side (names[i] names
-  // values[i]; equal sizes), kept as they are: no per-field move.
+  // values[i]), kept as they are: no per-field move. Of unequal lists, the
+  // longer one's extra entries are dropped.
   static Value Struct(std::string type_name, std::vector<std::string> names,
                       std::vector<Value> values);
   static Value FromNdArray(NdArray a);

@@ -1,6 +1,7 @@
 // The owned Value model: constructors, equality and a debug form.
 #include "mapfs/value.h"
 
+#include <algorithm>
 #include <cstring>
 
 namespace mapfs {
@@ -59,6 +60,9 @@ Value Value::Struct(std::string type_name, std::vector<std::pair<std::string, Va
 }
 Value Value::Struct(std::string type_name, std::vector<std::string> names,
                     std::vector<Value> values) {
+  const size_t fields = std::min(names.size(), values.size());
+  names.resize(fields);
+  values.resize(fields);
   Value v;
   v.kind_ = Kind::kStruct;
   v.text_ = std::move(type_name);
