@@ -31,16 +31,19 @@ uint64_t ParentIno(const NodeId& id) {
 }  // namespace
 
 Status Tree::ReadDir(uint64_t ino, uint64_t offset, bool plus, const DirFiller& fill_entry) {
-  DirFiller fill = fill_entry;
+  // The caller's filler as it is (a copy would allocate on every listing),
+  // or, at a single-file mount's root, wrapped to note what it hands over.
+  DirFiller noting;
   if (VolatileChildren(ino)) {
     // readdirplus hands the kernel entries as a lookup does (NoteRootEntry).
-    fill = [&](std::string_view name, const NodeAttr& attr, uint64_t next) {
+    noting = [&](std::string_view name, const NodeAttr& attr, uint64_t next) {
       NodeAttr a = attr;
       a.volatile_entry = true;
       if (plus && !a.no_entry && name != "." && name != "..") NoteRootEntry(&a);
       return fill_entry(name, a, next);
     };
   }
+  const DirFiller& fill = noting ? noting : fill_entry;
   MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
   if (!node.is_dir()) return Status::IOError("not a directory", ENOTDIR);
   if (node.kind == Node::Kind::kValue && node.id.depth == 0) {
