@@ -22,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "code_residency.h"
 #include "fuse_ops.h"
 #include "log.h"
 #include "file_util.h"
@@ -295,6 +296,12 @@ Status RunMounts(std::vector<MountRequest> requests) {
     // Forks; the parent exits 0 now that every mount is up. No threads exist yet.
     LogToSyslog();
     if (fuse_daemonize(0) != 0) return Status::IOError("cannot detach from the terminal", EIO);
+  }
+  // After the fork: page tables of code are not inherited.
+  if (Result<size_t> code = KeepCodeResident(); code.ok()) {
+    LogDebug("code kept mapped: %zu KiB", *code >> 10);
+  } else {
+    LogDebug("code left paged: %s", code.status().ToString().c_str());
   }
   UniqueFd stop_fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC));
   UniqueFd done_fd(::eventfd(0, EFD_CLOEXEC));
