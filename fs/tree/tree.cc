@@ -4,7 +4,9 @@
 // entries in tree_keys.cc.
 #include "tree.h"
 
+#include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -221,7 +223,10 @@ Result<NodeAttr> Tree::AttrOf(const Node& node) const {
   switch (node.kind) {
     case Node::Kind::kSchema: a.size = node.src->schema_yaml.size(); break;
     case Node::Kind::kInfo: a.size = node.src->info_json.size(); break;
-    case Node::Kind::kSegment: a.size = node.src->seg->file_size(); break;
+    case Node::Kind::kSegment:
+      a.size = node.src->seg->file_size();
+      a.backing_file = true;
+      break;
     case Node::Kind::kManifest: a.size = node.src->manifest.size(); break;
     case Node::Kind::kArray:
       a.size = node.src->npy_header.size() + node.src->array->data_size();
@@ -506,6 +511,25 @@ Result<NodeAttr> Tree::OpenNode(uint64_t ino, uint64_t* handle) {
 
 void Tree::ReleaseNode(uint64_t handle) {
   if (handle < slots_.capacity()) slots_.Close(static_cast<uint32_t>(handle));
+}
+
+Result<UniqueFd> Tree::OpenBackingFile(uint64_t ino) {
+  MAPFS_ASSIGN_OR_RETURN(Node node, Resolve(ino));
+  if (node.kind != Node::Kind::kSegment || !node.src->seg) {
+    return Status::NotSupported("no backing file");
+  }
+  const Source& src = *node.src;
+  MAPFS_ASSIGN_OR_RETURN(UniqueFd fd, UniqueFd::Open(src.path, O_RDONLY));
+  struct stat st;
+  if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(src.path);
+  const FileStamp& want = src.stamp;
+  if (!S_ISREG(st.st_mode) || st.st_dev != want.dev || st.st_ino != want.ino ||
+      static_cast<uint64_t>(st.st_size) != src.seg->file_size() ||
+      src.seg->bytes().size() != src.seg->file_size() || st.st_size != want.size ||
+      st.st_mtim.tv_sec != want.mtime.tv_sec || st.st_mtim.tv_nsec != want.mtime.tv_nsec) {
+    return Status::NotFound(src.path + ": no longer the file served");
+  }
+  return fd;
 }
 
 }  // namespace mapfs::fs

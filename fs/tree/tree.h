@@ -47,6 +47,7 @@
 #include <string_view>
 #include <vector>
 
+#include "file_util.h"
 #include "mapfs/segment.h"
 #include "mapfs/status.h"
 #include "node_id.h"
@@ -119,6 +120,9 @@ struct NodeAttr {
   // Set for files whose size costs a rendering (@json), found by a lookup
   // when they are used.
   bool no_entry = false;
+  // The bytes are a source file's as they are (@segment): OpenBackingFile
+  // gives that file, for the kernel to read directly.
+  bool backing_file = false;
 };
 
 constexpr double kVolatileEntrySeconds = 1.0;
@@ -209,6 +213,12 @@ class Tree {
   // and `ino` keeps reading it, even once replaced.
   Result<NodeAttr> OpenNode(uint64_t ino, uint64_t* handle);
   void ReleaseNode(uint64_t handle);
+  // The source file whose bytes file `ino` shows as they are (a segment's
+  // @segment), opened read-only and checked to be the very file `ino`'s
+  // version was opened from (same device, inode, size and mtime), so the
+  // kernel may read it directly (FUSE passthrough). NotSupported for every
+  // other node; NotFound once the path names another file (a replacement).
+  Result<UniqueFd> OpenBackingFile(uint64_t ino);
 
   // True if some file is live (NodeAttr::live): the mount must see opens.
   bool has_live_files() const { return live_; }
