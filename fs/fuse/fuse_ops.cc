@@ -204,6 +204,11 @@ void OpReaddirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off, fuse_
 // holds its version (Tree::OpenNode), which a replacement releases at the
 // last close; in no-open mode the kernel would not say when that is. With
 // keep_cache the kernel keeps its page cache across opens as in no-open mode.
+//
+// A file handle is the slot handle of OpenNode, with kPassthroughOpen set
+// when the open went through Passthrough::Acquire.
+constexpr uint64_t kPassthroughOpen = uint64_t{1} << 62;
+
 void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   FuseContext& ctx = Ctx(req);
   Count(ctx.requests.open);
@@ -221,7 +226,20 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // its cached pages and a new reader sees current data. Not direct_io: that
   // would refuse the MAP_SHARED mappings np.load(mmap_mode="r") makes.
   fi->keep_cache = a->live ? 0 : 1;
-  if (fuse_reply_open(req, fi) != 0) ctx.tree->ReleaseNode(handle);  // the open was interrupted
+  if (a->backing_file && ctx.passthrough.enabled()) {
+    fi->fh |= kPassthroughOpen;
+    const int backing_id =
+        ctx.passthrough.Acquire(ino, [&] { return ctx.tree->OpenBackingFile(ino); });
+    // The kernel refuses a passthrough open that asks for its own cache.
+    if (backing_id > 0) fi->keep_cache = 0;
+    Passthrough::MarkOpenReply(backing_id);
+  }
+  const int rc = fuse_reply_open(req, fi);
+  Passthrough::MarkOpenReply(0);
+  if (rc != 0) {  // the open was interrupted
+    if (fi->fh & kPassthroughOpen) ctx.passthrough.Release(ino);
+    ctx.tree->ReleaseNode(handle);
+  }
 }
 
 void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
@@ -244,9 +262,11 @@ void OpOpendir(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   if (fuse_reply_open(req, fi) != 0) ctx.tree->ReleaseNode(handle);
 }
 
-void OpRelease(fuse_req_t req, fuse_ino_t, fuse_file_info* fi) {
-  Count(Ctx(req).requests.other);
-  Ctx(req).tree->ReleaseNode(fi->fh);
+void OpRelease(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
+  FuseContext& ctx = Ctx(req);
+  Count(ctx.requests.other);
+  if (fi->fh & kPassthroughOpen) ctx.passthrough.Release(ino);
+  ctx.tree->ReleaseNode(fi->fh & ~kPassthroughOpen);
   fuse_reply_err(req, 0);
 }
 
@@ -375,6 +395,24 @@ int ErrnoOf(const Status& st) {
     case StatusCode::kNotSupported: return ENOTSUP;
     default: return EIO;
   }
+}
+
+const fuse_custom_io& MapfsIo() {
+  static const fuse_custom_io io = [] {
+    fuse_custom_io o;
+    std::memset(&o, 0, sizeof(o));
+    o.read = [](int fd, void* buf, size_t len, void* userdata) -> ssize_t {
+      const ssize_t n = ::read(fd, buf, len);
+      if (n > 0) static_cast<FuseContext*>(userdata)->passthrough.OnRequest(buf, static_cast<size_t>(n));
+      return n;
+    };
+    o.writev = [](int fd, iovec* iov, int count, void* userdata) -> ssize_t {
+      static_cast<FuseContext*>(userdata)->passthrough.OnReply(iov, count);
+      return ::writev(fd, iov, count);
+    };
+    return o;
+  }();
+  return io;
 }
 
 const fuse_lowlevel_ops& MapfsOps() {

@@ -13,6 +13,7 @@
 
 #include "mapfs/mount_options.h"
 #include "mapfs/status.h"
+#include "passthrough.h"
 #include "tree.h"
 
 namespace mapfs::fs {
@@ -52,6 +53,9 @@ struct FuseContext {
   std::string read_ahead_path;
   std::atomic<bool> read_ahead_done{false};
   std::mutex read_ahead_mu;
+  // The session's I/O goes through MapfsIo, which gives it every request
+  // and reply to see.
+  Passthrough passthrough;
 };
 
 // Raises the read-ahead window of the mount at `path` (its sysfs
@@ -70,6 +74,10 @@ int ErrnoOf(const Status& st);
 
 // The operation table (static storage).
 const fuse_lowlevel_ops& MapfsOps();
+// The session's I/O (fuse_session_custom_io, over the mount's /dev/fuse
+// descriptor): plain reads and writes, with the session's userdata (a
+// FuseContext) seeing each message for passthrough.
+const fuse_custom_io& MapfsIo();
 
 }  // namespace mapfs::fs
 

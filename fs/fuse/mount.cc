@@ -215,6 +215,11 @@ Result<std::unique_ptr<ServedMount>> MountOne(MountRequest r) {
   std::unique_ptr<char, decltype(&std::free)> real(::realpath(req.mountpoint.c_str(), nullptr),
                                                    &std::free);
   MAPFS_RETURN_IF_ERROR(m->session->Mount(req.mountpoint));
+  const int device_fd = fuse_session_fd(se);
+  if (fuse_session_custom_io(se, &MapfsIo(), device_fd) != 0) {
+    return Status::IOError("cannot set the FUSE session's I/O", EIO);
+  }
+  m->ctx.passthrough.set_device_fd(device_fd);
   if (real != nullptr) {
     Result<std::string> path = ReadAheadPathOf(real.get());
     if (path.ok()) m->ctx.read_ahead_path = *path;
