@@ -166,7 +166,7 @@ void Register(CLI::App& app) {
                   "Mount options, comma-separated (docs/mounts.md): allow_other, "
                   "default_permissions, uid=N, gid=N, mode=0444 (at most 0777), "
                   "cache_timeout=S, threads=N (1..256), render_cache_mb=N, open, exec (default "
-                  "noexec), debug, ro; rw and the mount(8) generic options are accepted and "
+                  "noexec), passthrough=false, debug, ro; rw and the mount(8) generic options are accepted and "
                   "ignored (mounts are read-only)")
       ->allow_extra_args(false);
   cmd->add_flag("-f,--foreground", args->foreground,

@@ -71,6 +71,7 @@ bool* BoolOption(std::string_view name, MountOptions* o) {
   if (name == "debug") return &o->debug;
   if (name == "open") return &o->open;
   if (name == "exec") return &o->exec;
+  if (name == "passthrough") return &o->passthrough;
   return nullptr;
 }
 
@@ -106,7 +107,7 @@ Status SetMountOption(std::string_view name, std::optional<std::string_view> val
     return Status::InvalidArgument("unknown option '" + std::string(name) +
                                    "' (expected allow_other, default_permissions, uid, gid, "
                                    "mode, cache_timeout, threads, render_cache_mb, open, exec, "
-                                   "debug)");
+                                   "passthrough, debug)");
   }
   if (!value) return Status::InvalidArgument("'" + std::string(name) + "' needs a value");
   if (name == "uid" || name == "gid") {

@@ -324,7 +324,7 @@ mounts:
      "{cfg}:8:24: 'threads' must be an integer from 1 to 256, got '0'"),
     "unknown_option": (with_options('{{allow_others: true}}'),
      "{cfg}:8:15: unknown option 'allow_others' (expected allow_other, default_permissions, "
-     "uid, gid, mode, cache_timeout, threads, render_cache_mb, open, exec, debug)"),
+     "uid, gid, mode, cache_timeout, threads, render_cache_mb, open, exec, passthrough, debug)"),
 }
 
 

@@ -112,3 +112,13 @@ def test_dataset_shards_are_passed_through(mapfs_bin, tmp_path):
     log = m.log_text()
     require_passthrough(log)
     assert served(log)["read"] == 0, served(log)
+
+
+def test_passthrough_false_serves_segment_through_the_daemon(mapfs_bin, tmp_path):
+    seg = build_segment(mapfs_bin, tmp_path / "src", SCHEMA, "Rec", records(3000))
+    data = seg.read_bytes()
+    with mounted(mapfs_bin, seg, tmp_path / "m", options="passthrough=false") as m:
+        with open(m.path / "@segment", "rb") as f, \
+                mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
+            assert mapped[:] == data
+    assert served(m.log_text())["read"] >= 1, served(m.log_text())

@@ -420,7 +420,7 @@ TEST(MountConfigErrors, UnknownOption) {
   EXPECT_EQ(ErrorOf(WithOptions("{allow_others: true}")),
             "m.yaml:5:15: unknown option 'allow_others' (expected allow_other, "
             "default_permissions, uid, gid, mode, cache_timeout, threads, render_cache_mb, open, "
-            "exec, debug)");
+            "exec, passthrough, debug)");
 }
 
 TEST(MountConfigErrors, DuplicateOption) {

@@ -41,6 +41,7 @@ TEST(MountOptionList, DefaultsAreReadOnlyNoexecNoOpen) {
   EXPECT_EQ(o.mode, 0444u);
   EXPECT_FALSE(o.exec);
   EXPECT_FALSE(o.open);
+  EXPECT_TRUE(o.passthrough);
   EXPECT_EQ(o.threads, 2u);
   EXPECT_EQ(o.render_cache_mb, 64u);
   EXPECT_EQ(o.cache_timeout, 3600.0);
@@ -50,7 +51,7 @@ TEST(MountOptionList, DefaultsAreReadOnlyNoexecNoOpen) {
 TEST(MountOptionList, ReadsEveryOption) {
   const MountOptions o = MustParseList(
       "allow_other,default_permissions,debug,uid=1000,gid=0,mode=0550,cache_timeout=1.5,"
-      "threads=256,open,exec,render_cache_mb=8");
+      "threads=256,open,exec,render_cache_mb=8,passthrough=false");
   EXPECT_TRUE(o.allow_other);
   EXPECT_TRUE(o.default_permissions);
   EXPECT_TRUE(o.debug);
@@ -62,6 +63,7 @@ TEST(MountOptionList, ReadsEveryOption) {
   EXPECT_TRUE(o.open);
   EXPECT_TRUE(o.exec);
   EXPECT_EQ(o.render_cache_mb, 8u);
+  EXPECT_FALSE(o.passthrough);
 }
 
 TEST(MountOptionList, NegatedAndExplicitBooleans) {
@@ -95,12 +97,12 @@ TEST(MountOptionList, ErrorsNameTheOption) {
   EXPECT_EQ(ListError("bogus"),
             "mount option 'bogus': unknown option 'bogus' (expected allow_other, "
             "default_permissions, uid, gid, mode, cache_timeout, threads, render_cache_mb, open, "
-            "exec, debug)");
+            "exec, passthrough, debug)");
   // The mount(8) flags take no value.
   EXPECT_EQ(ListError("ro=1"),
             "mount option 'ro=1': unknown option 'ro' (expected allow_other, "
             "default_permissions, uid, gid, mode, cache_timeout, threads, render_cache_mb, open, "
-            "exec, debug)");
+            "exec, passthrough, debug)");
 }
 
 TEST(MountOptionList, ModeAboveOctal777IsRefused) {

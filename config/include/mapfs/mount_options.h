@@ -34,6 +34,7 @@ struct MountOptions {
   unsigned threads = 2;              // FUSE worker threads, 1..256; 1 = single-threaded loop
   bool open = false;                 // take open/opendir (off: ENOSYS once, the kernel caches)
   bool exec = false;                 // allow executing files (off: the mount is noexec)
+  bool passthrough = true;           // let the kernel read @segment from its file, where it can
   uint64_t render_cache_mb = 64;     // budget of the cache of rendered @json documents
 };
 
