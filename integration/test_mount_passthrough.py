@@ -117,8 +117,11 @@ def test_dataset_shards_are_passed_through(mapfs_bin, tmp_path):
 def test_passthrough_false_serves_segment_through_the_daemon(mapfs_bin, tmp_path):
     seg = build_segment(mapfs_bin, tmp_path / "src", SCHEMA, "Rec", records(3000))
     data = seg.read_bytes()
-    with mounted(mapfs_bin, seg, tmp_path / "m", options="passthrough=false") as m:
+    with mounted(mapfs_bin, seg, tmp_path / "m", options="passthrough=false",
+                 extra_args=["--log-level", "debug"]) as m:
         with open(m.path / "@segment", "rb") as f, \
                 mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as mapped:
             assert mapped[:] == data
-    assert served(m.log_text())["read"] >= 1, served(m.log_text())
+    log = m.log_text()
+    assert "passthrough: off (mount option)" in log, log
+    assert served(log)["read"] >= 1, served(log)

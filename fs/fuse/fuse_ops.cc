@@ -226,7 +226,7 @@ void OpOpen(fuse_req_t req, fuse_ino_t ino, fuse_file_info* fi) {
   // its cached pages and a new reader sees current data. Not direct_io: that
   // would refuse the MAP_SHARED mappings np.load(mmap_mode="r") makes.
   fi->keep_cache = a->live ? 0 : 1;
-  if (a->backing_file && ctx.options.passthrough && ctx.passthrough.enabled()) {
+  if (a->backing_file && ctx.passthrough.enabled()) {
     fi->fh |= kPassthroughOpen;
     const int backing_id =
         ctx.passthrough.Acquire(ino, [&] { return ctx.tree->OpenBackingFile(ino); });

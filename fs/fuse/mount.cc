@@ -220,6 +220,7 @@ Result<std::unique_ptr<ServedMount>> MountOne(MountRequest r) {
     return Status::IOError("cannot set the FUSE session's I/O", EIO);
   }
   m->ctx.passthrough.set_device_fd(device_fd);
+  if (!req.options.passthrough) m->ctx.passthrough.Decline();
   if (real != nullptr) {
     Result<std::string> path = ReadAheadPathOf(real.get());
     if (path.ok()) m->ctx.read_ahead_path = *path;

@@ -94,6 +94,10 @@ void Passthrough::OnReply(iovec* iov, int count) {
   const uint64_t unique = Load<uint64_t>(iov[0].iov_base, kOutUnique);
   if (unique == 0 || unique != init_unique_.load(std::memory_order_acquire)) return;
   init_unique_.store(0, std::memory_order_relaxed);
+  if (declined_) {
+    LogDebug("passthrough: off (mount option)");
+    return;
+  }
   if (!offered_.load(std::memory_order_relaxed) || error != 0 || count != 2 ||
       iov[1].iov_len < kInitOutStackDepth + sizeof(uint32_t)) {
     LogDebug("passthrough: not offered by the kernel; files are read through the daemon");

@@ -44,6 +44,9 @@ class Passthrough {
  public:
   // The /dev/fuse descriptor of the session, for the registration ioctls.
   void set_device_fd(int fd) { device_fd_ = fd; }
+  // Not to be used (the mount option passthrough=false): the INIT reply
+  // declines it, and every open is served by the daemon.
+  void Decline() { declined_ = true; }
   // True once the INIT reply accepted passthrough and registering has not
   // been refused.
   bool enabled() const {
@@ -76,6 +79,7 @@ class Passthrough {
   };
 
   int device_fd_ = -1;
+  bool declined_ = false;
   std::atomic<uint64_t> init_unique_{0};
   std::atomic<bool> offered_{false};
   std::atomic<bool> accepted_{false};

@@ -56,6 +56,15 @@ struct Reply {
   }
 };
 
+// Has `p` accept passthrough: the kernel's INIT offers it, the reply takes it.
+void Accept(Passthrough& p) {
+  const std::vector<char> req = InitRequest(1, kInitExt, kPassthroughFlags2);
+  p.OnRequest(req.data(), req.size());
+  Reply init(1, 0, 64);
+  init.SendTo(p);
+  ASSERT_TRUE(p.enabled());
+}
+
 TEST(Passthrough, InitReplyAcceptsWhatTheKernelOffers) {
   Passthrough p;
   const std::vector<char> req = InitRequest(7, kInitExt | 0x1, kPassthroughFlags2);
@@ -103,6 +112,18 @@ TEST(Passthrough, OnlyTheInitReplyIsPatched) {
   EXPECT_FALSE(q.enabled());
 }
 
+TEST(Passthrough, DeclinedByTheMountOptionTheInitReplyIsLeftAlone) {
+  Passthrough p;
+  p.Decline();
+  const std::vector<char> req = InitRequest(3, kInitExt, kPassthroughFlags2);
+  p.OnRequest(req.data(), req.size());
+  Reply init(3, 0, 64);
+  const std::vector<char> before = init.body;
+  init.SendTo(p);
+  EXPECT_FALSE(p.enabled());
+  EXPECT_EQ(init.body, before);
+}
+
 TEST(Passthrough, AMarkedOpenReplyCarriesItsBackingId) {
   Passthrough p;
   Passthrough::MarkOpenReply(5);
@@ -130,11 +151,7 @@ TEST(Passthrough, AMarkedOpenReplyCarriesItsBackingId) {
 
 TEST(Passthrough, ADeviceThatRefusesRegistrationsTurnsItOff) {
   Passthrough p;
-  const std::vector<char> req = InitRequest(1, kInitExt, kPassthroughFlags2);
-  p.OnRequest(req.data(), req.size());
-  Reply init(1, 0, 64);
-  init.SendTo(p);
-  ASSERT_TRUE(p.enabled());
+  Accept(p);
   UniqueFd device(::open("/dev/null", O_RDONLY | O_CLOEXEC));  // no FUSE ioctls: ENOTTY
   ASSERT_TRUE(device.valid());
   p.set_device_fd(device.get());
@@ -155,10 +172,7 @@ TEST(Passthrough, ADeviceThatRefusesRegistrationsTurnsItOff) {
 
 TEST(Passthrough, AFileThatDoesNotOpenIsServedByTheDaemon) {
   Passthrough p;
-  const std::vector<char> req = InitRequest(1, kInitExt, kPassthroughFlags2);
-  p.OnRequest(req.data(), req.size());
-  Reply init(1, 0, 64);
-  init.SendTo(p);
+  Accept(p);
   auto replaced = []() -> Result<UniqueFd> { return Status::NotFound("replaced"); };
   EXPECT_EQ(p.Acquire(7, replaced), 0);
   EXPECT_TRUE(p.enabled());  // only this inode is served by the daemon
