@@ -403,7 +403,9 @@ const fuse_custom_io& MapfsIo() {
     std::memset(&o, 0, sizeof(o));
     o.read = [](int fd, void* buf, size_t len, void* userdata) -> ssize_t {
       const ssize_t n = ::read(fd, buf, len);
-      if (n > 0) static_cast<FuseContext*>(userdata)->passthrough.OnRequest(buf, static_cast<size_t>(n));
+      if (n > 0) {
+        static_cast<FuseContext*>(userdata)->passthrough.OnRequest(buf, static_cast<size_t>(n));
+      }
       return n;
     };
     o.writev = [](int fd, iovec* iov, int count, void* userdata) -> ssize_t {
