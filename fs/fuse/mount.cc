@@ -282,6 +282,15 @@ void WaitForEnd(std::vector<std::unique_ptr<ServedMount>>& mounts,
   }
 }
 
+// Maps the daemon's code (code_residency.h), saying so at debug level.
+void KeepCode() {
+  if (Result<size_t> code = KeepCodeResident(); code.ok()) {
+    LogDebug("code kept mapped: %zu KiB", *code >> 10);
+  } else {
+    LogDebug("code left paged: %s", code.status().ToString().c_str());
+  }
+}
+
 }  // namespace
 
 Status RunMounts(std::vector<MountRequest> requests) {
@@ -292,6 +301,9 @@ Status RunMounts(std::vector<MountRequest> requests) {
   if (Status st = InstallTruncationGuard(); !st.ok()) LogWarn("%s", st.ToString().c_str());
   const sigset_t stop_signals = BlockStopSignals();
 
+  // Before any mount shows, so that no request waits on the disk for the
+  // code that serves it.
+  KeepCode();
   std::vector<std::unique_ptr<ServedMount>> mounts;
   for (MountRequest& r : requests) {
     // On failure, the mounts made so far are undone as `mounts` goes.
@@ -302,12 +314,9 @@ Status RunMounts(std::vector<MountRequest> requests) {
     // Forks; the parent exits 0 now that every mount is up. No threads exist yet.
     LogToSyslog();
     if (fuse_daemonize(0) != 0) return Status::IOError("cannot detach from the terminal", EIO);
-  }
-  // After the fork: page tables of code are not inherited.
-  if (Result<size_t> code = KeepCodeResident(); code.ok()) {
-    LogDebug("code kept mapped: %zu KiB", *code >> 10);
-  } else {
-    LogDebug("code left paged: %s", code.status().ToString().c_str());
+    // A child gets no page tables of its parent's file mappings: map the
+    // code again (its pages are cached by now).
+    KeepCode();
   }
   UniqueFd stop_fd(::signalfd(-1, &stop_signals, SFD_CLOEXEC));
   UniqueFd done_fd(::eventfd(0, EFD_CLOEXEC));
