@@ -24,17 +24,14 @@ import sys
 import tempfile
 import time
 
+# The same cold reads fs_compare.py times (this script's directory is on sys.path).
+from fs_compare import drop_caches, op_mmap, op_read_seq, timed
+
 SCHEMA = """structs:
   Rec:
     fields: {id: uint64, name: str, age: int32, score: float64, city: str}
 """
 CITIES = ["Paris", "London", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Oslo"]
-
-
-def drop_caches():
-    os.sync()
-    with open("/proc/sys/vm/drop_caches", "w") as f:
-        f.write("3\n")
 
 
 def page_cache_mib():
@@ -43,23 +40,6 @@ def page_cache_mib():
             if line.startswith("Cached:"):
                 return int(line.split()[1]) / 1024
     return 0.0
-
-
-def timed(fn, path):
-    t = time.perf_counter()
-    fn(path)
-    return time.perf_counter() - t
-
-
-def read_all(path):
-    with open(path, "rb", buffering=0) as f:
-        while f.read(1 << 20):
-            pass
-
-
-def touch_all(path):
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
-        return sum(m[off] for off in range(0, len(m), 4096))
 
 
 class Mount:
@@ -115,18 +95,18 @@ def main():
 
         ways = [("the segment file itself", None), ("mapfs, passthrough", "passthrough=true"),
                 ("mapfs, passthrough=false", "passthrough=false")]
-        ops = [("read", read_all), ("mmap", touch_all)]
+        ops = [("read", op_read_seq), ("mmap", op_mmap)]
         times = {}
         for _ in range(args.rounds):
             for name, opts in ways:
                 for op, fn in ops:
                     if opts is None:
                         drop_caches()
-                        elapsed = timed(fn, seg)
+                        elapsed = timed(lambda: fn(seg))
                     else:
                         with Mount(mapfs, seg, mnt, opts):
                             drop_caches()
-                            elapsed = timed(fn, os.path.join(mnt, "@segment"))
+                            elapsed = timed(lambda: fn(os.path.join(mnt, "@segment")))
                     times.setdefault((name, op), []).append(elapsed)
 
         growth = {}
@@ -136,7 +116,7 @@ def main():
                 before = page_cache_mib()
                 with open(os.path.join(mnt, "@segment"), "rb") as f, \
                         mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ) as m:
-                    sum(m[off] for off in range(0, len(m), 4096))
+                    sum(m[off] for off in range(0, len(m), 4096))  # every page, still mapped
                     growth[name] = page_cache_mib() - before
 
         print(f"segment: {args.records} records, {size / 2**20:.1f} MiB; {args.rounds} rounds, "
