@@ -19,7 +19,8 @@ constexpr uint32_t kOpInit = 26;
 constexpr uint64_t kInitExt = uint64_t{1} << 30;
 constexpr uint64_t kInitPassthrough = uint64_t{1} << 37;  // in flags2 as bit 5
 constexpr uint32_t kOpenPassthrough = 1u << 7;            // FOPEN_PASSTHROUGH
-// The device files a backing file may sit on: plain filesystems (depth 0).
+// Backing files may sit on filesystems that stack on nothing (ext4, xfs),
+// not on overlayfs; the mount itself then counts as one level of stacking.
 constexpr uint32_t kMaxStackDepth = 1;
 
 // struct fuse_in_header: len, opcode, unique, nodeid, uid, gid, pid, ...

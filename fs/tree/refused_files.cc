@@ -6,7 +6,7 @@
 namespace mapfs::fs {
 
 RefusedFiles::Stamp RefusedFiles::StampOf(const struct stat& st) {
-  return Stamp{FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim}, st.st_ctim};
+  return Stamp{fs::StampOf(st), st.st_ctim};
 }
 
 bool RefusedFiles::Known(const std::string& path, const struct stat& st) const {

@@ -5,6 +5,7 @@
 #ifndef MAPFS_FS_SOURCE_VERSION_H_
 #define MAPFS_FS_SOURCE_VERSION_H_
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -34,6 +35,10 @@ struct FileStamp {
            mtime.tv_nsec == o.mtime.tv_nsec;
   }
 };
+
+inline FileStamp StampOf(const struct stat& st) {
+  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
+}
 
 struct SourceVersion {
   std::string name;  // the entry's name in its directory

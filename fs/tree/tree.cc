@@ -522,11 +522,9 @@ Result<UniqueFd> Tree::OpenBackingFile(uint64_t ino) {
   MAPFS_ASSIGN_OR_RETURN(UniqueFd fd, UniqueFd::Open(src.path, O_RDONLY));
   struct stat st;
   if (::fstat(fd.get(), &st) != 0) return Status::FromErrno(src.path);
-  const FileStamp& want = src.stamp;
-  if (!S_ISREG(st.st_mode) || st.st_dev != want.dev || st.st_ino != want.ino ||
-      static_cast<uint64_t>(st.st_size) != src.seg->file_size() ||
-      src.seg->bytes().size() != src.seg->file_size() || st.st_size != want.size ||
-      st.st_mtim.tv_sec != want.mtime.tv_sec || st.st_mtim.tv_nsec != want.mtime.tv_nsec) {
+  // @segment shows the whole file (Segment::bytes), as stamped at its opening.
+  if (!S_ISREG(st.st_mode) || !(StampOf(st) == src.stamp) ||
+      static_cast<uint64_t>(st.st_size) != src.seg->file_size()) {
     return Status::NotFound(src.path + ": no longer the file served");
   }
   return fd;

@@ -26,10 +26,6 @@ constexpr std::string_view kSuffix = ".mapfs";
 
 std::atomic<uint64_t> g_next_generation{1};
 
-FileStamp StampOf(const struct stat& st) {
-  return FileStamp{st.st_dev, st.st_ino, st.st_size, st.st_mtim};
-}
-
 std::string DirName(const std::string& path) {
   const size_t slash = path.rfind('/');
   if (slash == std::string::npos) return ".";
